@@ -1,0 +1,69 @@
+# Nơi tin cậy — every command a developer, CI and README use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONPATH := $(CURDIR)
+
+# Python 3.10 (Rasa 3.6 needs it): PYTHON=… from the user, else python3.10 on PATH, else pyenv's.
+PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+
+MODEL = $(shell $(BIN)/python -c 'from bot.training import current_model; print(current_model())' 2>/dev/null)
+RASA_IO = --data nlu_data --domain domain.yml
+
+.PHONY: help install train run test unit e2e eval validate core-test lint bench browser clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.10 is required (Rasa 3.6). Install it (e.g. pyenv install 3.10.13) or pass PYTHON=/path/to/python3.10" >&2; exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' || { echo "$(PYTHON) is not Python 3.10" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==24.2"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install pinned dependencies (idempotent)
+
+train: install ## train the Rasa model if nlu_data/, config.yml, domain.yml or bot/nlu changed
+	$(BIN)/gbvbot train
+
+run: install train ## migrate, train if stale, start everything: web chat on http://127.0.0.1:8080
+	$(BIN)/gbvbot run
+
+browser: ## install Debian chromium + chromedriver if missing (for the page test)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+lint: install ## ruff
+	$(BIN)/ruff check bot actions tests bench
+
+validate: install ## rasa data validate (warnings fail)
+	$(BIN)/rasa data validate $(RASA_IO) --config config.yml --fail-on-warnings
+
+unit: install ## unit tests only (no Rasa server)
+	$(BIN)/python -m pytest -q -m "not e2e"
+
+e2e: install train browser ## end-to-end tests: real Rasa, action server, gateway, browser; SQLite and PostgreSQL
+	$(BIN)/python -m pytest -q -m e2e
+
+eval: install train ## rasa test nlu on the held-out files; prints F1, writes reports/, enforces thresholds
+	$(BIN)/python -m tests.nlu.evaluate --model $(MODEL)
+
+core-test: install train ## conversation tests with --fail-on-prediction-errors
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out reports/core
+
+test: install train browser lint validate ## everything CI runs
+	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory eval core-test
+
+bench: install train ## latency/throughput benchmarks (prints figures)
+	$(BIN)/python -m bench.run
+
+clean: ## remove models, reports and runtime data (not the venv)
+	rm -rf models reports var/*.runtime.yml

@@ -1,0 +1,136 @@
+"""One typed settings object, read from the environment and an optional `.env` file.
+
+Every value is validated at start-up; a bad value stops the program with a message that
+names the variable and what it accepts. The secret key is generated into `var/` on first
+run when unset, and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    host: str
+    port: int
+    rasa_port: int
+    actions_port: int
+    mode: str
+    admin_token: str | None
+    secret_key: bytes = field(repr=False)
+    retention_days: int
+    rate_per_minute: int
+    log_level: str
+    var_dir: Path
+
+    @property
+    def demo(self) -> bool:
+        return self.mode == "demo"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; '#' comments; optional single or double quotes."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", key.strip()):
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _port(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"{name} must be a port number 1-65535, got {raw!r}")
+    return int(raw)
+
+
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+def _secret_key(env: dict[str, str], var: Path) -> bytes:
+    raw = env.get("GBVBOT_SECRET_KEY")
+    if raw:
+        if len(raw) < 32:
+            raise ConfigError("GBVBOT_SECRET_KEY must be at least 32 characters")
+        return raw.encode()
+    key_file = var / "secret.key"
+    if not key_file.exists():
+        var.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip().encode()
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    env = {**read_env_file(ROOT / ".env"), **(os.environ if environ is None else environ)}
+    var = Path(env.get("GBVBOT_VAR_DIR") or ROOT / "var")
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{var / 'gbvbot.sqlite3'}"
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        raise ConfigError("DATABASE_URL must start with sqlite:// or postgresql://")
+    mode = env.get("GBVBOT_MODE", "demo")
+    if mode not in ("demo", "production"):
+        raise ConfigError(f"GBVBOT_MODE must be 'demo' or 'production', got {mode!r}")
+    admin_token = env.get("GBVBOT_ADMIN_TOKEN") or None
+    if admin_token is not None and len(admin_token) < 16:
+        raise ConfigError("GBVBOT_ADMIN_TOKEN must be at least 16 characters")
+    if mode == "production" and admin_token is None:
+        raise ConfigError("GBVBOT_ADMIN_TOKEN is required in production mode")
+    log_level = env.get("GBVBOT_LOG_LEVEL", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("GBVBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    var.mkdir(parents=True, exist_ok=True)
+    return Settings(
+        database_url=database_url,
+        host=env.get("GBVBOT_HOST", "127.0.0.1"),
+        port=_port(env, "GBVBOT_PORT", 8080),
+        rasa_port=_port(env, "GBVBOT_RASA_PORT", 5005),
+        actions_port=_port(env, "GBVBOT_ACTIONS_PORT", 5055),
+        mode=mode,
+        admin_token=admin_token,
+        secret_key=_secret_key(env, var),
+        var_dir=var,
+        retention_days=_positive(env, "GBVBOT_RETENTION_DAYS", 30),
+        rate_per_minute=_positive(env, "GBVBOT_RATE_PER_MINUTE", 30),
+        log_level=log_level,
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load()

@@ -1,0 +1,17 @@
+"""Logging that never carries message text, ids or tokens: callers log events and counts only."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def setup(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Access logs would print request paths and client addresses; we do not need them.
+    for noisy in ("aiohttp.access", "apscheduler.executors.default", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,82 @@
+"""Tables. Nothing here holds a resident's platform id, name, phone number or message text
+in plaintext: senders are pseudonyms (keyed hashes) and conversation state is sealed.
+(`places` holds only the public contacts of services.)"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean, Date, DateTime, Float, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base
+from sqlalchemy import Column
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Conversation(Base):
+    """Rasa's conversation state for one pseudonymous sender, sealed with AES-GCM."""
+
+    __tablename__ = "conversations"
+
+    sender = Column(String(64), primary_key=True)
+    state = Column(LargeBinary, nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_conversations_updated_at", "updated_at"),)
+
+
+class Case(Base):
+    """An escalation case (filled by the escalation service); no resident identity."""
+
+    __tablename__ = "cases"
+
+    id = Column(String(16), primary_key=True)
+    sender = Column(String(64), nullable=False, index=True)
+    status = Column(String(16), nullable=False, default="open")
+    severity = Column(String(16), nullable=False)
+    category = Column(String(32), nullable=False)
+    channel = Column(String(16), nullable=False)
+    ward = Column(String(64))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Place(Base):
+    """A service a resident can be sent to: trusted address, shelter, police, health...
+
+    Only `verified` entries reach residents in production; `sample` entries are demo data
+    (names start with "[Mẫu] ", fake phones). `updated_at` lets the in-memory directory
+    index notice changes without re-reading the table.
+    """
+
+    __tablename__ = "places"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(64), nullable=False)  # stable slug, unique: imports upsert by it
+    name = Column(String(200), nullable=False)
+    kind = Column(String(32), nullable=False)
+    unit = Column(String(64))  # canonical current unit (gazetteer); empty for national hotlines
+    address = Column(String(300))
+    phones = Column(String(200))  # ';'-separated
+    hours = Column(String(200))  # "Mon-Fri 07:30-11:30,13:30-17:00; Sat 07:30-11:30"
+    open_24_7 = Column(Boolean, nullable=False, default=False)
+    hours_note = Column(String(300))
+    lat = Column(Float)
+    lon = Column(Float)
+    services = Column(Text)
+    verified = Column(Boolean, nullable=False, default=False)
+    source = Column(Text)
+    last_verified = Column(Date)
+    sample = Column(Boolean, nullable=False, default=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_places_key"),
+        Index("ix_places_unit", "unit"),
+        Index("ix_places_updated_at", "updated_at"),
+    )

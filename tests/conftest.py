@@ -1,0 +1,56 @@
+"""Shared fixtures. Storage tests run on SQLite and on the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("GBVBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _reset_caches() -> None:
+    from bot import config
+    from bot.storage import crypto, db
+
+    config.settings.cache_clear()
+    crypto.derive_key.cache_clear()
+    db.engine.cache_clear()
+    db._factory.cache_clear()
+    import bot.storage.conversations as conversations
+
+    conversations._sealer = None
+
+
+def _drop_all(url: str, schema: str = "gbvbot_test") -> str:
+    """Recreate an empty PostgreSQL schema; returns a URL whose search_path is that schema."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, future=True)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path, monkeypatch):
+    """A migrated, empty database; DATABASE_URL and the secret key point at it."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    else:
+        url = _drop_all(PG_URL)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("GBVBOT_SECRET_KEY", "test-secret-key-0123456789abcdef-xyz")
+    monkeypatch.setenv("GBVBOT_VAR_DIR", str(tmp_path / "var"))
+    _reset_caches()
+    from bot.storage import db
+
+    db.upgrade(url)
+    yield url
+    db.engine(url).dispose()
+    _reset_caches()

@@ -1,0 +1,157 @@
+"""A resident converses with the real stack over /api/chat (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from tests.e2e.conftest import ADMIN_TOKEN
+
+pytestmark = pytest.mark.e2e
+
+
+def new_session() -> str:
+    return "s" + uuid.uuid4().hex
+
+
+def texts(body) -> str:
+    return "\n".join(m["text"] for m in body["messages"])
+
+
+def test_health_reports_every_component_up(stack):
+    status, body = stack.get("/healthz")
+    assert status == 200
+    assert '"rasa": "up"' in body and '"actions": "up"' in body and '"db": "up"' in body
+
+
+def test_greeting_gets_a_vietnamese_answer_with_buttons(stack):
+    status, body = stack.chat(new_session(), text="xin chào")
+    assert status == 200
+    assert body["escalation"] is None
+    assert body["messages"] and body["messages"][0]["text"]
+    assert any(m["buttons"] for m in body["messages"])
+
+
+def test_first_message_disclosure_asks_whether_it_is_safe_to_talk(stack):
+    session = new_session()
+    status, body = stack.chat(session, text="Chồng em hay say rượu rồi chửi bới, đánh em, em không biết phải làm sao")
+    assert status == 200
+    payloads = [b["payload"] for m in body["messages"] for b in m["buttons"]]
+    assert "/affirm" in payloads and "/deny" in payloads
+    status, body = stack.chat(session, payload="/affirm")
+    assert status == 200 and body["messages"]
+
+
+def test_unaccented_emergency_gets_113_first(stack):
+    status, body = stack.chat(new_session(), text="cuu em voi ck dang cam dao doi giet em")
+    assert status == 200
+    assert "113" in body["messages"][0]["text"]
+
+
+def test_button_payload_and_location_are_answered(stack):
+    session = new_session()
+    status, body = stack.chat(session, payload="/ask_rights")
+    assert status == 200 and "Điều 9" in texts(body)
+    status, body = stack.chat(session, location={"lat": 16.52, "lon": 107.48})
+    assert status == 200 and body["messages"]
+
+
+def test_asking_for_a_trusted_address_in_an_old_ward_name_finds_the_new_ward(stack):
+    status, body = stack.chat(new_session(), text="nhà tạm lánh ở Tứ Hạ ở đâu")
+    assert status == 200
+    assert "Hương Trà" in texts(body)
+
+
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        (b"not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"session_id": "bad id!", "text": "hi"}', 400),
+        (b'{"session_id": "abc", "text": ""}', 400),
+        (b'{"session_id": "abc", "text": "hi", "payload": "/greet"}', 400),
+        (b'{"session_id": "abc", "payload": "/no_such_intent"}', 400),
+        (b'{"session_id": "abc", "location": {"lat": 200, "lon": 1}}', 400),
+        (b'{"session_id": "abc", "text": "\xff\xfe"}', 400),
+        (b'{"session_id": "abc", "text": "' + b"a" * 4001 + b'"}', 400),
+        (b'{"session_id": "abc", "text": "' + b"a" * 40000 + b'"}', 413),
+    ],
+)
+def test_bad_input_gets_a_vietnamese_error_not_a_500(stack, raw, status):
+    got, body = stack.post("/api/chat", None, raw=raw)
+    assert got == status
+    assert isinstance(body["error"], str) and body["error"]
+
+
+def test_a_flooding_session_is_slowed_down(stack):
+    session = new_session()
+    codes = [stack.chat(session, payload="/menu")[0] for _ in range(45)]
+    assert codes.count(200) == 40 and codes[-1] == 429
+
+
+def test_cases_api_needs_the_admin_token(stack):
+    assert stack.get("/api/cases")[0] == 401
+    assert stack.get("/api/cases", {"Authorization": "Bearer wrong-token-123456789"})[0] == 401
+    status, body = stack.get("/api/cases?status=all", {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert status == 200 and body.startswith("[")
+
+
+def _database_dump(url: str, var_dir) -> bytes:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        return b"".join(open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p))
+    engine = create_engine(url, future=True)
+    chunks = []
+    with engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT t::text FROM "{table}" t')):
+                chunks.append(row[0].encode())
+    engine.dispose()
+    return b"\n".join(chunks)
+
+
+def test_database_holds_neither_message_text_nor_session_id(stack):
+    session = "privacy-" + uuid.uuid4().hex[:12]
+    marker = "Hoàng Thị Lan số 0912345678 bị chồng đánh"
+    assert stack.chat(session, text=marker)[0] == 200
+    dump = _database_dump(stack.database_url, stack.var_dir)
+    assert dump, "the database should not be empty after a conversation"
+    for secret in (session, marker, "0912345678", "Hoàng Thị Lan"):
+        assert secret.encode() not in dump
+    log = "".join(stack.output)
+    for secret in (session, marker, "0912345678"):
+        assert secret not in log
+
+
+def stored_conversations(stack, session: str) -> int:
+    from bot.storage.crypto import pseudonym
+
+    sender = pseudonym("web", session, secret=stack.env["GBVBOT_SECRET_KEY"].encode())
+    engine = create_engine(stack.database_url, future=True)
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM conversations WHERE sender = :s"), {"s": sender}).scalar()
+    engine.dispose()
+    return count
+
+
+def test_erasing_my_data_removes_the_conversation(stack):
+    session = new_session()
+    stack.chat(session, text="xin chào")
+    assert stored_conversations(stack, session) == 1
+    status, body = stack.chat(session, text="xóa hết dữ liệu của tôi")
+    assert status == 200 and any(b["payload"] == "/affirm" for m in body["messages"] for b in m["buttons"])
+    status, body = stack.chat(session, payload="/affirm")
+    assert status == 200 and body["messages"]
+    assert stored_conversations(stack, session) == 0
+
+
+def test_quick_exit_forgets_the_conversation(stack):
+    session = new_session()
+    stack.chat(session, text="xin chào")
+    assert stored_conversations(stack, session) == 1
+    status, _ = stack.post("/api/forget", {"session_id": session})
+    assert status == 204
+    assert stored_conversations(stack, session) == 0
