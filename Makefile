@@ -10,7 +10,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 # Python 3.10 (Rasa 3.6 needs it): PYTHON=… from the user, else python3.10 on PATH, else pyenv's.
-PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10; do \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { command -v $$p; break; }; done)
 
 MODEL = $(shell $(BIN)/python -c 'from bot.training import current_model; print(current_model())' 2>/dev/null)
 RASA_IO = --data nlu_data --domain domain.yml

@@ -249,8 +249,9 @@ def problems(text: str) -> list[str]:
             found.append(f"amount {lo:g} triệu is not in NĐ 282/2025")
         elif hi is not None and (lo, hi) not in FINE_RANGES:
             found.append(f"range {lo:g}–{hi:g} triệu is not in NĐ 282/2025")
-    if OTHER_MONEY_RE.search(re.sub(r"triệu\s+đồng", "", text)):
-        found.append(f"money amount not in triệu: {OTHER_MONEY_RE.search(text).group(0)!r}")
+    other = OTHER_MONEY_RE.search(re.sub(r"triệu\s+đồng", "triệu", text))
+    if other:
+        found.append(f"money amount not in triệu: {other.group(0)!r}")
     for clause in re.split(r"[\n;]", text):
         amounts = money(clause)
         if len(amounts) != 1 or amounts[0][1] is None:

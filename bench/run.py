@@ -1,0 +1,219 @@
+"""`make bench`: /api/chat turn latency and throughput, side by side with two references.
+
+(a) bare Rasa's REST webhook serving a stock `rasa init` project (default policies) —
+    what a team would start from;
+(b) bare Rasa's REST webhook serving our own model, tracker store and action server —
+    to show what our gateway adds;
+ours: the whole stack (`gbvbot run`) through /api/chat.
+
+Each is measured with 1 and 20 concurrent sessions (fresh conversations of 10 turns), and
+one long conversation (turns 1–20 vs 280–300). Prints a table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from tests.e2e.conftest import descendants, free_port, start_stack, stop_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "var" / "bench"
+ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+
+OUR_TURNS = [
+    "xin chào", "chồng tôi hay đánh tôi", "có", "tôi có quyền gì", "cam on",
+    "bao luc gia dinh la gi", "cấm tiếp xúc là gì", "ck e đánh e thì bị phạt bn", "menu", "tạm biệt",
+]
+STOCK_TURNS = ["hello", "I am sad", "yes", "great", "bye", "hi", "not really", "I am happy", "no", "goodbye"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+class Target:
+    def __init__(self, name: str, url: str, turns: list[str], kind: str):
+        self.name, self.url, self.turns, self.kind = name, url, turns, kind
+
+    def body(self, sender: str, text: str) -> dict:
+        if self.kind == "gateway":
+            return {"session_id": sender, "text": text}
+        return {"sender": sender, "message": text}
+
+
+async def turn(http: aiohttp.ClientSession, target: Target, sender: str, text: str) -> tuple[float, bool]:
+    started = time.perf_counter()
+    try:
+        async with http.post(target.url, json=target.body(sender, text)) as response:
+            await response.read()
+            ok = response.status == 200
+    except aiohttp.ClientError:
+        ok = False
+    return (time.perf_counter() - started) * 1000, ok
+
+
+async def load(target: Target, clients: int, conversations_per_client: int) -> dict:
+    latencies: list[float] = []
+    errors = 0
+
+    async def client(http):
+        nonlocal errors
+        for _ in range(conversations_per_client):
+            sender = uuid.uuid4().hex
+            for text in target.turns:
+                ms, ok = await turn(http, target, sender, text)
+                latencies.append(ms)
+                errors += not ok
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        await turn(http, target, "warmup", target.turns[0])
+        started = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "turns": len(latencies), "errors": errors, "per_s": len(latencies) / elapsed,
+        "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
+    }
+
+
+async def long_conversation(target: Target, turns: int = 300) -> dict:
+    sender = uuid.uuid4().hex
+    latencies = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        for i in range(turns):
+            ms, _ = await turn(http, target, sender, target.turns[i % len(target.turns)])
+            latencies.append(ms)
+    early, late = latencies[:20], latencies[279:300]
+    return {
+        "early_p50": statistics.median(early), "early_p95": percentile(early, 95),
+        "late_p50": statistics.median(late), "late_p95": percentile(late, 95),
+    }
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for p in {pid, *descendants(pid)}:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total / 1024
+
+
+def wait_http(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stock_project() -> Path:
+    project = CACHE / "stock"
+    if not list((project / "models").glob("*.tar.gz")):
+        shutil.rmtree(project, ignore_errors=True)
+        project.mkdir(parents=True)
+        print("training the stock `rasa init` project (once; cached in var/bench/stock)…", flush=True)
+        subprocess.run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir", str(project)],
+                       cwd=project, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return project
+
+
+def bare_rasa(project: Path, model: Path, extra: list[str], env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rasa", "run", "--model", str(model), "-i", "127.0.0.1", "-p", str(port), *extra],
+        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    wait_http(f"http://127.0.0.1:{port}/", process)
+    return process, f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+
+
+async def measure(target: Target) -> dict:
+    return {
+        "1 client": await load(target, 1, 20),
+        "20 clients": await load(target, 20, 3),
+        "long": await long_conversation(target),
+    }
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, 15)
+    process.wait(timeout=30)
+
+
+def main() -> None:
+    results: dict[str, dict] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="gbvbot-bench-"))
+
+    project = stock_project()
+    model = sorted((project / "models").glob("*.tar.gz"))[-1]
+    process, url = bare_rasa(project, model, [], ENV)
+    try:
+        results["(a) stock rasa init"] = asyncio.run(measure(Target("a", url, STOCK_TURNS, "rasa")))
+    finally:
+        stop(process)
+
+    stack = start_stack(tmp, f"sqlite:///{tmp / 'bench.sqlite3'}", {"GBVBOT_RATE_PER_MINUTE": "100000000"})
+    try:
+        results["ours /api/chat"] = asyncio.run(measure(Target("ours", stack.url + "/api/chat", OUR_TURNS, "gateway")))
+        rss = rss_mb(stack.process.pid)
+        endpoints = tmp / "endpoints.runtime.yml"
+        from bot.training import current_model
+
+        env = {**ENV, **{k: v for k, v in stack.env.items() if k.startswith(("GBVBOT_", "DATABASE_URL"))}}
+        process, url = bare_rasa(ROOT, current_model(), ["--endpoints", str(endpoints),
+                                                         "--credentials", str(ROOT / "credentials.yml")], env)
+        try:
+            results["(b) bare rasa, our model"] = asyncio.run(measure(Target("b", url, OUR_TURNS, "rasa")))
+        finally:
+            stop(process)
+    finally:
+        stop_stack(stack)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\n{'target':28s} {'clients':>8s} {'turns/s':>8s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} {'errors':>7s}")
+    for name, r in results.items():
+        for clients in ("1 client", "20 clients"):
+            m = r[clients]
+            print(f"{name:28s} {clients:>8s} {m['per_s']:8.1f} {m['p50']:8.0f} {m['p95']:8.0f} {m['p99']:8.0f} {m['errors']:7d}")
+    print(f"\n{'target':28s} {'turns 1-20 p50/p95':>20s} {'turns 280-300 p50/p95':>24s}")
+    for name, r in results.items():
+        m = r["long"]
+        print(f"{name:28s} {m['early_p50']:9.0f}/{m['early_p95']:<9.0f} {m['late_p50']:12.0f}/{m['late_p95']:<10.0f}")
+    a, b, ours = (results[k] for k in ("(a) stock rasa init", "(b) bare rasa, our model", "ours /api/chat"))
+    print("\nratios (targets): ")
+    for clients in ("1 client", "20 clients"):
+        print(f"  {clients}: ours p95 / (a) p95 = {ours[clients]['p95'] / a[clients]['p95']:.2f} (≤ 0.25);"
+              f" ours p95 / (b) p95 = {ours[clients]['p95'] / b[clients]['p95']:.2f} (≤ 1.15)")
+    print(f"  long: ours turn-300 p95 / turn-1-20 p95 = {ours['long']['late_p95'] / ours['long']['early_p95']:.2f} (≤ 1.2)")
+    print(f"  throughput at 20 clients: {ours['20 clients']['per_s']:.1f} turns/s (≥ 50), errors {ours['20 clients']['errors']}")
+    print(f"  whole-stack RSS after load: {rss:.0f} MB (≤ 1536)")
+    (ROOT / "reports").mkdir(exist_ok=True)
+    (ROOT / "reports" / "bench.json").write_text(json.dumps({**results, "rss_mb": rss}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
