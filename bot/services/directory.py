@@ -17,10 +17,12 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from itertools import chain, repeat
 from pathlib import Path
-from typing import Callable, Iterable, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -168,6 +170,8 @@ def _hhmm(minute: int) -> str:
 
 
 def _days_vi(days: frozenset[int]) -> str:
+    if len(days) == 7:
+        return "Hằng ngày"
     runs: list[list[int]] = []
     for day in sorted(days):
         if runs and runs[-1][-1] == day - 1:
@@ -198,8 +202,8 @@ def _unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
     """A point on the unit sphere: the straight-line (chord) distance between two of them
     grows exactly as the great-circle distance does, so ranking by `math.dist` (one C call)
     gives the haversine order without trigonometry per place."""
-    p, l = math.radians(lat), math.radians(lon)
-    return (math.cos(p) * math.cos(l), math.cos(p) * math.sin(l), math.sin(p))
+    phi, lam = math.radians(lat), math.radians(lon)
+    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
 
 
 # ---------------------------------------------------------------- the in-memory index
@@ -258,43 +262,62 @@ def _split_phones(text: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (text or "").split(";") if p.strip())
 
 
+_NOWHERE = (math.inf, 0.0, 0.0)  # places without coordinates rank after every located one
+
+
+@dataclass
+class _Bucket:
+    """Visible places of one unit, kind and schedule, with their points kept in a flat list
+    so distances are computed by `map(math.dist, …)` in C rather than a Python loop."""
+
+    entries: list[Entry] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self.keys.append(entry.key)
+        self.points.append(entry.xyz or _NOWHERE)
+
+
 class _Index:
-    def __init__(self, rows: Iterable[Place], signature: tuple):
+    def __init__(self, rows: Iterable, signature: tuple):
         self.signature = signature
         self.checked = time.monotonic()
         schedules: dict[tuple[bool, str], int] = {}
+        parsed: dict[str, tuple[Rule, ...]] = {}
         entries = []
         for row in rows:
-            try:
-                rules = parse_hours(row.hours) if row.hours and not row.open_24_7 else ()
-            except ValueError as exc:  # edited by hand in the database: show as unknown hours
-                log.warning("place %s: bad hours ignored: %s", row.key, exc)
-                rules = ()
+            hours = row.hours or ""
+            if hours and not row.open_24_7 and hours not in parsed:
+                try:
+                    parsed[hours] = parse_hours(hours)
+                except ValueError as exc:  # edited by hand in the database: shown as unknown hours
+                    log.warning("place %s: bad hours ignored: %s", row.key, exc)
+                    parsed[hours] = ()
             located = row.lat is not None and row.lon is not None
             entries.append(Entry(
                 key=row.key, name=row.name, kind=row.kind, unit=row.unit, address=row.address,
                 phones=_split_phones(row.phones), hours=row.hours, open_24_7=bool(row.open_24_7),
                 hours_note=row.hours_note, lat=row.lat, lon=row.lon, services=row.services,
                 verified=bool(row.verified), source=row.source, last_verified=row.last_verified,
-                sample=bool(row.sample), rules=rules,
-                schedule=schedules.setdefault((bool(row.open_24_7), row.hours or ""), len(schedules)),
+                sample=bool(row.sample), rules=() if row.open_24_7 else parsed.get(hours, ()),
+                schedule=schedules.setdefault((bool(row.open_24_7), hours), len(schedules)),
                 xyz=_unit_vector(row.lat, row.lon) if located else None,
             ))
         self.entries = entries
+        self.schedules: dict[int, Entry] = {e.schedule: e for e in entries}  # one entry per schedule
         # production → verified real entries only; demo → verified entries and samples.
         self.visible = {
             True: [e for e in entries if e.verified and not e.sample],
             False: [e for e in entries if e.verified or e.sample],
         }
-        self.by_kind: dict[bool, dict[str, list[Entry]]] = {}
-        self.by_unit_kind: dict[bool, dict[tuple[str | None, str], list[Entry]]] = {}
+        self.buckets: dict[bool, dict[tuple[str | None, str], dict[int, _Bucket]]] = {}
         for production, visible in self.visible.items():
-            kinds: dict[str, list[Entry]] = {}
-            units: dict[tuple[str | None, str], list[Entry]] = {}
+            groups: dict[tuple[str | None, str], dict[int, _Bucket]] = {}
             for e in visible:
-                kinds.setdefault(e.kind, []).append(e)
-                units.setdefault((e.unit, e.kind), []).append(e)
-            self.by_kind[production], self.by_unit_kind[production] = kinds, units
+                groups.setdefault((e.unit, e.kind), {}).setdefault(e.schedule, _Bucket()).add(e)
+            self.buckets[production] = groups
 
 
 _indexes: dict[str, _Index] = {}
@@ -309,7 +332,7 @@ def _index() -> _Index:
     with _lock, session_scope() as session:
         signature = tuple(session.execute(select(func.count(Place.id), func.max(Place.updated_at))).one())
         if index is None or index.signature != signature:
-            index = _Index(session.scalars(select(Place)).all(), signature)
+            index = _Index(session.execute(select(Place.__table__)).all(), signature)
         index.checked = time.monotonic()
         _indexes[url] = index
     return index
@@ -322,6 +345,13 @@ def invalidate() -> None:
 
 def _production() -> bool:
     return not settings().demo
+
+
+def _closest(q: tuple[float, float, float], buckets: list[_Bucket], need: int) -> list[Entry]:
+    rows = heapq.nsmallest(need, chain.from_iterable(
+        zip(map(math.dist, repeat(q), b.points), b.keys, b.entries, strict=True) for b in buckets
+    ))
+    return [entry for _, _, entry in rows]
 
 
 # ---------------------------------------------------------------- lookups
@@ -339,10 +369,12 @@ def nearest(
 
     Order: kinds that answer `kind` first (a shelter request also takes trusted addresses),
     then, when only a unit is known, places in that unit; then open now before closed
-    before unknown hours; then distance from the location, or from the unit's centroid.
-    With neither a location nor a resolvable unit, returns [] so the caller asks where.
-    National hotlines are never listed here (see `hotlines()`).
+    before unknown hours; then great-circle distance from the location, or from the
+    unit's centroid. With neither a location nor a resolvable unit, returns [] so the
+    caller asks where. National hotlines are never listed here (see `hotlines()`).
     """
+    if kind is not None and kind not in RELEVANT:
+        raise ValueError(f"unknown kind {kind!r}; one of: {', '.join(RELEVANT)}")
     located = lat is not None and lon is not None
     home = None if located or not unit else gazetteer().resolve(unit)
     if not located and home is None:
@@ -350,30 +382,30 @@ def nearest(
     origin = (lat, lon) if located else (home.lat, home.lon)
     q = _unit_vector(*origin)
     index = _index()
-    production = _production()
-    by_kind, by_unit_kind = index.by_kind[production], index.by_unit_kind[production]
+    groups = index.buckets[_production()]
     local = local_time(now)
+    states: dict[int, int] = {}  # schedule → 0 open now, 1 closed, 2 hours unknown
 
-    wanted = RELEVANT.get(kind, (kind,)) if kind else tuple(k for k in KINDS if k != "hotline")
-    tiers = [wanted, tuple(k for k in KINDS if k not in wanted and k != "hotline")]
-    states: dict[int, int] = {}  # schedule → 0 open, 1 closed, 2 unknown
+    def state(schedule: int) -> int:
+        if schedule not in states:
+            is_open_now = index.schedules[schedule].open_at(local)
+            states[schedule] = 2 if is_open_now is None else (0 if is_open_now else 1)
+        return states[schedule]
 
-    def key(e: Entry) -> tuple:
-        state = states.get(e.schedule)
-        if state is None:
-            is_open_now = e.open_at(local)
-            state = states[e.schedule] = 2 if is_open_now is None else (0 if is_open_now else 1)
-        return (state, math.dist(q, e.xyz) if e.xyz else math.inf, e.key)
-
+    listed = tuple(k for k in KINDS if k != "hotline")
+    wanted = RELEVANT.get(kind, (kind,)) if kind else listed
+    others = tuple(k for k in listed if k not in wanted)
+    scopes = (True, False) if home else (None,)  # in the unit first, when a unit was named
     picked: list[Entry] = []
-    for tier in tiers:
-        if home is not None:
-            inside = [e for k in tier for e in by_unit_kind.get((home.name, k), ())]
-            picked += heapq.nsmallest(limit - len(picked), inside, key=key)
-            if len(picked) >= limit:
-                break
-        outside = (e for k in tier for e in by_kind.get(k, ()) if home is None or e.unit != home.name)
-        picked += heapq.nsmallest(limit - len(picked), outside, key=key)
+    for tier, inside in [(tier, inside) for tier in (wanted, others) for inside in scopes]:
+        by_state: dict[int, list[_Bucket]] = {0: [], 1: [], 2: []}
+        for (place_unit, place_kind), by_schedule in groups.items():
+            if place_kind in tier and (inside is None or (place_unit == home.name) == inside):
+                for schedule, bucket in by_schedule.items():
+                    by_state[state(schedule)].append(bucket)
+        for buckets in by_state.values():
+            if buckets and len(picked) < limit:
+                picked += _closest(q, buckets, limit - len(picked))
         if len(picked) >= limit:
             break
     return [
@@ -389,7 +421,7 @@ def nearest(
 
 def hotlines() -> list[Entry]:
     """Verified national hotlines (113, 115, 111…) in the directory."""
-    return sorted(_index().by_kind[_production()].get("hotline", ()), key=lambda e: e.phones)
+    return sorted((e for e in _index().visible[_production()] if e.kind == "hotline"), key=lambda e: e.phones)
 
 
 def check_directory() -> list[str]:
@@ -432,8 +464,7 @@ def _km(distance: float) -> str:
     return f"khoảng {distance:.1f} km".replace(".", ",") if distance < 10 else f"khoảng {distance:.0f} km"
 
 
-def format_places(found: list[Found], *, kind: str | None = None, unit: str | None = None,
-                  now: datetime | None = None) -> str:
+def format_places(found: list[Found], *, kind: str | None = None, unit: str | None = None) -> str:
     """The answer for a phone screen: emergency numbers first, then the top places with
     address, phone, hours (open now or not), distance and a map link."""
     home = gazetteer().resolve(unit) if unit else None
@@ -487,7 +518,7 @@ class ImportReport:
     """What `import_csv` did; `errors` (English, line-numbered) means nothing was written."""
 
     rows: int = 0
-    created: int = 0
+    inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
@@ -629,15 +660,15 @@ def _read(stream: TextIO) -> tuple[list[dict], list[str]]:
 def _upsert(session: Session, rows: list[dict], progress: Callable[[int, int], None] | None) -> tuple[int, int, int]:
     """Insert or update by key; rows already identical are left alone (and keep updated_at)."""
     existing = {p.key: p for p in session.scalars(select(Place))}
-    created = updated = unchanged = 0
+    inserted = updated = unchanged = 0
     stamp = utcnow()
     total = len(rows)
-    step = max(1, total // 100)
+    step = max(1, -(-total // 100))  # at most ~100 calls
     for done, values in enumerate(rows, 1):
         place = existing.get(values["key"])
         if place is None:
             session.add(Place(**values, updated_at=stamp))
-            created += 1
+            inserted += 1
         elif any(getattr(place, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(place, k, v)
@@ -648,7 +679,7 @@ def _upsert(session: Session, rows: list[dict], progress: Callable[[int, int], N
         if progress and (done % step == 0 or done == total):
             progress(done, total)
     session.flush()
-    return created, updated, unchanged
+    return inserted, updated, unchanged
 
 
 def import_csv(path: str | Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
@@ -664,7 +695,7 @@ def import_csv(path: str | Path, progress: Callable[[int, int], None] | None = N
     if errors:
         return report
     with session_scope() as session:
-        report.created, report.updated, report.unchanged = _upsert(session, rows, progress)
+        report.inserted, report.updated, report.unchanged = _upsert(session, rows, progress)
     invalidate()
     return report
 
@@ -718,9 +749,9 @@ def seed_demo(session: Session) -> int:
         rows, errors = _read(stream)
     if errors:
         raise ValueError("places_demo.csv is invalid:\n" + "\n".join(errors))
-    created, _, _ = _upsert(session, rows, None)
+    inserted, _, _ = _upsert(session, rows, None)
     invalidate()
-    return created
+    return inserted
 
 
 def area_units() -> list[Unit]:

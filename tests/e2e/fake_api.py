@@ -3,7 +3,10 @@
 Serves the static files the way the real gateway does (/, /static/*, /exit) and a fake
 /api/chat that echoes the text with two buttons. Not used by the test suite.
 
-    .venv/bin/python tests/e2e/fake_api.py --port 18099 [--demo] [--delay 0.5]
+    .venv/bin/python tests/e2e/fake_api.py --port 18099 [--demo] [--delay 0.5] [--cacheable]
+
+--cacheable drops Cache-Control: no-store from the page, so Chrome may keep it in the
+back/forward cache (to try the page's `pageshow` handling).
 
 Special inputs: "lỗi 429" / "lỗi 400" answer with that error; "lỗi 500" answers 500
 without JSON; "khẩn" adds an escalation. GET /_fake/log lists the calls received.
@@ -25,16 +28,19 @@ HEADERS = {
 }
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
 BANNER = '<p class="demo-banner" role="note">Bản thử nghiệm: thông tin chỉ để minh họa.</p>'
+CALLS = web.AppKey("calls", list)
 BUTTONS = [
     {"title": "Quyền của tôi", "payload": "/ask_rights"},
     {"title": "Tìm nơi an toàn", "payload": "/find_shelter"},
 ]
 
 
-def make_app(demo: bool = False, delay: float = 0.0) -> web.Application:
+def make_app(demo: bool = False, delay: float = 0.0, cacheable: bool = False) -> web.Application:
     app = web.Application()
-    app["calls"] = []
+    app[CALLS] = []
     page_headers = {**HEADERS, "Content-Security-Policy": CSP}
+    if cacheable:
+        del page_headers["Cache-Control"]
 
     async def index(_request: web.Request) -> web.Response:
         page = (STATIC / "index.html").read_text(encoding="utf-8")
@@ -46,7 +52,7 @@ def make_app(demo: bool = False, delay: float = 0.0) -> web.Application:
 
     async def chat(request: web.Request) -> web.Response:
         data = await request.json()
-        app["calls"].append({"path": "/api/chat", **data})
+        app[CALLS].append({"path": "/api/chat", **data})
         if delay:
             await asyncio.sleep(delay)
         text = data.get("text")
@@ -77,11 +83,11 @@ def make_app(demo: bool = False, delay: float = 0.0) -> web.Application:
 
     async def forget(request: web.Request) -> web.Response:
         data = await request.json()
-        app["calls"].append({"path": "/api/forget", **data})
+        app[CALLS].append({"path": "/api/forget", **data})
         return web.Response(status=204, headers=HEADERS)
 
     async def log(_request: web.Request) -> web.Response:
-        return web.json_response(app["calls"])
+        return web.json_response(app[CALLS])
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -106,8 +112,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18099)
     parser.add_argument("--demo", action="store_true")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--cacheable", action="store_true")
     args = parser.parse_args()
-    web.run_app(make_app(args.demo, args.delay), host=args.host, port=args.port)
+    web.run_app(make_app(args.demo, args.delay, args.cacheable), host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

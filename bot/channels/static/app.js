@@ -151,10 +151,11 @@
       } else {
         var before = start > 0 ? text.charAt(start - 1) : "";
         var after = end < text.length ? text.charAt(end) : "";
+        // Not part of a longer number or word ("2113", "113a", "3.113", "113,5").
         var boundaryOk =
           !WORDCHAR_RE.test(before) && before !== "+" && !WORDCHAR_RE.test(after) &&
-          !(after === "." && /\d/.test(text.charAt(end + 1))) &&
-          !(after === "," && /\d/.test(text.charAt(end + 1)));
+          !((before === "." || before === ",") && /\d/.test(text.charAt(start - 2))) &&
+          !((after === "." || after === ",") && /\d/.test(text.charAt(end + 1)));
         var shortCode = !!match[4];
         if (boundaryOk && shortCode && NOT_PHONE_BEFORE_RE.test(text.slice(Math.max(0, start - 20), start))) {
           boundaryOk = false;
