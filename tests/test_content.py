@@ -113,7 +113,7 @@ utter_sexual_harassment utter_divorce_custody utter_help_someone_else utter_perp
 utter_disclose utter_ask_safe_to_talk utter_safe_to_talk_yes utter_safe_to_talk_no
 utter_disclose_options utter_emotional_support utter_urgent utter_self_harm utter_subscribe
 utter_unsubscribe utter_ask_erase utter_erase_cancelled utter_quick_exit utter_out_of_scope
-utter_chitchat utter_affirm_no_context utter_ask_place utter_default
+utter_chitchat utter_affirm_no_context
 """.split()
 # No buttons: the farewell, and the disclosure acknowledgement, which is always followed by
 # utter_ask_safe_to_talk (two keyboards in a row would confuse on a phone).
@@ -390,11 +390,6 @@ def test_fixed_button_contracts():
         "Tôi đang gặp nguy hiểm": "/urgent_danger",
     }
     assert _payloads("utter_ask_erase") == {"Xóa hết": "/affirm", "Không xóa": "/deny"}
-    assert _payloads("utter_ask_place") == {
-        unit: f'/inform_place{{"place":"{unit}"}}' for unit in ("Phường Hương Trà", "Phường Kim Trà", "Xã Bình Điền")
-    }
-    assert "vị trí" in RESPONSES["utter_ask_place"][0]["text"]
-    assert RESPONSES["utter_default"][0]["text"].startswith("Mình chưa hiểu rõ")
 
 
 def test_emergency_answers_put_113_first():

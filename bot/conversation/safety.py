@@ -79,6 +79,8 @@ URGENT: dict[str, list[str]] = {
         r"\b(bien mat|ra di) (mai mai|khoi the gioi nay|vinh vien)\b",
         r"\b(khong|chang) (con )?(ly do|gi) de song\b",
         r"\btu (lam dau|hanh ha|lam hai) (ban than|minh)\b",
+        r"\b(dap|dam|dap dau|dam dau|dap dau minh) (dau )?vao (tuong|cua|ban|cot)\b",
+        r"\b(lam dau|hanh ha|cao|cat|rach) (ban than|chinh minh)\b",
     ],
 }
 
@@ -112,7 +114,7 @@ _COMPILED = {cat: [re.compile(p) for p in pats] for cat, pats in URGENT.items()}
 _ASK = [re.compile(p) for p in ASK]
 _IDIOMS = [re.compile(p) for p in IDIOMS]
 # Cries for help are never cancelled by a negation ("ko ai cứu em").
-_NEVER_NEGATED = {"danger_to_life": {0, 1, 2}, "self_harm": set(range(12))}
+_NEVER_NEGATED = {"danger_to_life": {0, 1, 2}, "self_harm": set(range(14))}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@
 CountVectorsFeaturizer reads), so "đánh", "danh" and "đánh" in NFD share features and
 teencode ("ck", "ko", "dc") reads as the words it stands for.
 
+`LinearIntentClassifier` reads the whole folded message through TF-IDF word 1–2-grams and
+character 2–5-grams and a calibrated linear SVM. Measured on the held-out files it beat
+DIET (with and without transformer layers) and Rasa's LogisticRegressionClassifier by
+5–8 points of macro F1, and trains in seconds instead of minutes (README, "NLU").
+
 `PlaceExtractor` fills the `place` entity from the gazetteer (current and former names),
 with the canonical current unit as value.
 
@@ -13,6 +18,7 @@ Both add the normalisation tables to their fingerprint so that editing a table r
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -20,6 +26,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
@@ -29,6 +36,7 @@ from rasa.shared.nlu.constants import (
     ENTITY_ATTRIBUTE_START,
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
+    INTENT,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
@@ -37,6 +45,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlu import normalize
 from bot.services import gazetteer
 
+log = logging.getLogger(__name__)
 _TABLES = (Path(normalize.__file__), Path(gazetteer.__file__), gazetteer.DATA_FILE)
 
 
@@ -112,4 +121,100 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
                 message.get(ENTITIES, []) + self.add_extractor_name(found),
                 add_to_output=True,
             )
+        return messages
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class LinearIntentClassifier(IntentClassifier, GraphComponent):
+    """Calibrated linear SVM over folded word and character n-grams of the whole message."""
+
+    MODEL_FILE = "linear_intent_classifier.joblib"
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"C": 1.0, "calibration_folds": 5, "ranking_length": 10, "random_state": 42}
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["sklearn"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        return _tables_fingerprint()
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, model=None) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LinearIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    def _pipeline(self):
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import make_pipeline, make_union
+        from sklearn.svm import LinearSVC
+
+        features = make_union(
+            TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+        )
+        svm = LinearSVC(C=self.config["C"], class_weight="balanced", random_state=self.config["random_state"])
+        return make_pipeline(features, CalibratedClassifierCV(svm, cv=self.config["calibration_folds"]))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        import joblib
+        import numpy as np
+
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        texts = [normalize.fold(e.get(TEXT)) for e in examples]
+        labels = np.array([e.get(INTENT) for e in examples])
+        self.model = self._pipeline().fit(texts, labels)
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self.model, directory / self.MODEL_FILE)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "LinearIntentClassifier":
+        import joblib
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = joblib.load(directory / cls.MODEL_FILE)
+        except ValueError:
+            log.warning("no trained intent classifier in the model; intents will be empty")
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.model is None:
+            return messages
+        texts = [normalize.fold(m.get(TEXT) or "") for m in messages]
+        probabilities = self.model.predict_proba(texts)
+        classes = self.model.classes_
+        for message, row in zip(messages, probabilities):
+            ranking = sorted(
+                ({"name": str(name), "confidence": float(p)} for name, p in zip(classes, row)),
+                key=lambda r: -r["confidence"],
+            )
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking[: self.config["ranking_length"]], add_to_output=True)
         return messages

@@ -90,6 +90,7 @@ def main() -> int:
         report = run_rasa(args.model, path, out)
         macro = report["macro avg"]["f1-score"]
         recall, missed = urgent_recall(out)
+        (out / "urgent_missed.json").write_text(json.dumps(missed, ensure_ascii=False, indent=2))
         summary[name] = {"examples": len(examples(path)), "macro_f1": round(macro, 4), "urgent_recall": round(recall, 4)}
         print(f"\n== {name}: {len(examples(path))} examples, macro F1 {macro:.3f}, urgent recall {recall:.3f}")
         for intent, row in sorted(report.items()):
@@ -98,7 +99,7 @@ def main() -> int:
         if macro < THRESHOLDS[name]:
             failures.append(f"{name}: macro F1 {macro:.3f} < {THRESHOLDS[name]}")
         if recall < 1.0:
-            failures.append(f"{name}: urgent recall {recall:.3f} < 1.00 ({len(missed)} missed)")
+            failures.append(f"{name}: urgent recall {recall:.3f} < 1.00 ({len(missed)} missed: {out / 'urgent_missed.json'})")
     (REPORTS / "summary.json").write_text(json.dumps(summary, indent=2))
     print("\n" + json.dumps(summary, indent=2))
     if failures:
