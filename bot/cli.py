@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    logsetup.setup(config.log_level)
+    logsetup.setup(config.log_level, "supervisor" if args.command == "run" else None)
     return args.func(args)
 
 

@@ -6,12 +6,14 @@ import logging
 import sys
 
 
-def setup(level: str = "INFO") -> None:
+def setup(level: str = "INFO", process: str | None = None) -> None:
+    """`process` prefixes every line (the supervisor's own lines read "[supervisor] …")."""
+    prefix = f"[{process}] " if process else ""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(prefix + "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Access logs would print request paths and client addresses; we do not need them.
-    for noisy in ("aiohttp.access", "apscheduler.executors.default", "alembic.runtime.migration"):
+    for noisy in ("aiohttp.access", "apscheduler.executors.default", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -67,6 +67,7 @@ def children(settings: Settings) -> list[Child]:
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SANIC_HOST": "127.0.0.1",
+        "PYTHONWARNINGS": "ignore",
     }
     model = current_model()
     if not model.exists():

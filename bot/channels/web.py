@@ -47,7 +47,7 @@ async def _read_json(request: web.Request) -> dict:
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise BadRequest(400, "bad_request")
+        raise BadRequest(400, "bad_request") from None
     if not isinstance(data, dict):
         raise BadRequest(400, "bad_request")
     session_id = data.get("session_id")
@@ -79,7 +79,7 @@ def parse_chat(data: dict) -> Message:
                 if not isinstance(json.loads(match.group(2)), dict):
                     raise ValueError
             except ValueError:
-                raise BadRequest(400, "bad_request")
+                raise BadRequest(400, "bad_request") from None
         return Message("web", session_id, payload=payload)
     location = data["location"]
     try:
@@ -88,7 +88,7 @@ def parse_chat(data: dict) -> Message:
             raise TypeError
         lat, lon = float(lat), float(lon)
     except (TypeError, KeyError, ValueError):
-        raise BadRequest(400, "bad_request")
+        raise BadRequest(400, "bad_request") from None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise BadRequest(400, "bad_request")
     return Message("web", session_id, location=(lat, lon))

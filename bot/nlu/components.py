@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -63,10 +63,10 @@ class VietnameseTokenizer(WhitespaceTokenizer):
     """Whitespace tokens whose lemma is the folded (diacritic/teencode-free) word."""
 
     @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         return _tables_fingerprint()
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
         for token in tokens:
             token.lemma = normalize.fold_word(token.text)
@@ -80,31 +80,31 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
     """Finds current and former place names; the value is the current unit's name."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"entity": "place"}
 
     @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         return _tables_fingerprint()
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self._entity = config["entity"]
         self._gazetteer = gazetteer.gazetteer()
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "PlaceExtractor":
+    ) -> PlaceExtractor:
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
             found = [
@@ -133,18 +133,18 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     MODEL_FILE = "linear_intent_classifier.joblib"
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"C": 1.0, "calibration_folds": 5, "ranking_length": 10, "random_state": 42}
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["sklearn"]
 
     @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         return _tables_fingerprint()
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, model=None) -> None:
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, model=None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
@@ -153,11 +153,11 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     def _pipeline(self):
@@ -188,12 +188,12 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         import joblib
 
         try:
@@ -204,7 +204,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             model = None
         return cls(config, model_storage, resource, model)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None:
             return messages
         texts = [normalize.fold(m.get(TEXT) or "") for m in messages]

@@ -78,7 +78,7 @@ class Gazetteer:
         self._aliases.sort(key=lambda a: -len(a[2]))
 
     @classmethod
-    def load(cls, path: Path = DATA_FILE) -> "Gazetteer":
+    def load(cls, path: Path = DATA_FILE) -> Gazetteer:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         units = [
             Unit(

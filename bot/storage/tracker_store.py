@@ -12,7 +12,8 @@ Configured in endpoints.yml: `tracker_store: {type: bot.storage.tracker_store.En
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Optional, Text
+from collections.abc import Iterable
+from typing import Any
 
 from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
 from rasa.shared.core.events import (
@@ -59,7 +60,7 @@ def compact(tracker: DialogueStateTracker, max_events: int = MAX_EVENTS, keep: i
 class EncryptedTrackerStore(TrackerStore, SerializedTrackerAsText):
     """Sealed, compacted Rasa trackers in the `conversations` table."""
 
-    def __init__(self, domain, host: Optional[str] = None, event_broker=None, **kwargs: Any) -> None:
+    def __init__(self, domain, host: str | None = None, event_broker=None, **kwargs: Any) -> None:
         super().__init__(domain, event_broker, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -68,21 +69,21 @@ class EncryptedTrackerStore(TrackerStore, SerializedTrackerAsText):
         payload = {"events": [e.as_dict() for e in events], "name": tracker.sender_id}
         conversations.store(tracker.sender_id, json.dumps(payload, ensure_ascii=False).encode())
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         raw = conversations.load(sender_id)
         if raw is None:
             return None
         payload = json.loads(raw)
         return DialogueStateTracker.from_dict(sender_id, payload["events"], self.domain.slots)
 
-    async def retrieve_full_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
         return await self.retrieve(sender_id)
 
-    async def keys(self) -> Iterable[Text]:
+    async def keys(self) -> Iterable[str]:
         with session_scope() as session:
             return list(session.scalars(select(Conversation.sender)))
 
-    async def delete(self, sender_id: Text) -> None:
+    async def delete(self, sender_id: str) -> None:
         conversations.forget(sender_id)
 
 
