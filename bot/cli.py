@@ -101,7 +101,12 @@ def cmd_places(args) -> int:
         else:
             directory.export_csv(sys.stdout)
     elif args.action == "list":
-        for place in directory.list_places(args.ward):
+        try:
+            places = directory.list_places(args.ward)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        for place in places:
             flag = "verified" if place.verified else "UNVERIFIED"
             print(f"{place.key}\t{place.kind}\t{place.unit}\t{flag}\t{place.name}")
     return 0

@@ -114,11 +114,13 @@ def start_stack(tmp: Path, database_url: str, extra_env: dict | None = None) -> 
             if line.startswith("ready: "):
                 ready.set()
 
-    threading.Thread(target=reader, daemon=True).start()
+    pump = threading.Thread(target=reader, daemon=True)
+    pump.start()
     deadline = time.monotonic() + 240
     while not ready.is_set():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            pump.join(timeout=5)
             raise RuntimeError("stack did not start:\n" + "".join(stack.output[-60:]))
         time.sleep(0.2)
     return stack

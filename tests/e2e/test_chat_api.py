@@ -59,6 +59,16 @@ def test_button_payload_and_location_are_answered(stack):
     assert status == 200 and body["messages"]
 
 
+def test_sharing_a_location_lists_the_nearest_place_first(stack):
+    session = new_session()
+    stack.chat(session, payload="/find_police")
+    status, body = stack.chat(session, location={"lat": 16.5060, "lon": 107.5260})  # near Kim Trà
+    assert status == 200
+    reply = texts(body)
+    assert reply.index("Công an Phường Kim Trà") < reply.index("Công an Phường Hương Trà")
+    assert "km" in reply and "openstreetmap.org" in reply
+
+
 def test_asking_for_a_trusted_address_in_an_old_ward_name_finds_the_new_ward(stack):
     status, body = stack.chat(new_session(), text="nhà tạm lánh ở Tứ Hạ ở đâu")
     assert status == 200
