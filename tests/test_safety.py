@@ -59,3 +59,25 @@ def test_an_unclear_mention_of_violence_asks_instead_of_escalating():
 def test_the_assessment_never_carries_message_text():
     result = assess("cứu tôi với")
     assert "cứu" not in repr(result) and "cuu" not in repr(result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tôi muốn ly hôn vì chồng thường xuyên đánh đập. Xin tư vấn giúp tôi.",
+        "dạo này chồng em hay đi nhậu về muộn",
+        "từ từ rồi em tính, cảm ơn chị",
+        "được người thân cưu mang mấy tháng nay",
+        "trời tối rồi mà ổng chưa về",
+        "lương giảm còn 3 triệu, chồng cấm em đi làm thêm",
+        "em đợi một xíu nha",
+        "đám cưới em gái tôi tuần sau",
+    ],
+)
+def test_words_typed_with_marks_that_only_look_alarming_when_folded(text):
+    assert not assess(text).urgent, text
+
+
+def test_the_same_words_typed_without_marks_keep_the_alarming_reading():
+    assert assess("em muon tu tu").urgent
+    assert assess("tự vẫn cho xong").category == "self_harm"

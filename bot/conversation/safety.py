@@ -15,39 +15,38 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.nlu.normalize import fold
+from bot.nlu.normalize import fold, nfc
 
 # Someone: the abuser or "I" as object. Folded words.
 _ME = r"(toi|em|minh|con|chau|me|chi|tao|be|co|ba|vo)"
 _HIM = r"(no|ong|ong ay|ong ta|chong|anh|anh ay|anh ta|hanh|han|thang|bo|ba|cha|bo duong|cha duong|nguoi yeu|ban trai|ho|chong cu|ong xa|ong chong|ba ay|me chong|anh trai|em trai)"
-_NOW = r"(dang|vua|moi|bay gio|gio|luc nay|ngay bay gio|toi nay|dem nay|sap|chuan bi|nua)"
-_WEAPON = r"(dao|rua|bua|gay|kiem|keo|xa beng|sung|xang|axit|a xit|mac|dao phay|cuoc|thuong|chai)"
+_NOW = r"(dang|vua|moi|bay gio|luc nay|ngay bay gio|toi nay|dem nay|sap|chuan bi)"
+_WEAPON = r"(dao|rua|bua|gay|kiem|keo|xa beng|sung|xang|axit|a xit|dao phay|chai)"
 
 URGENT: dict[str, list[str]] = {
     "danger_to_life": [
-        rf"\bcuu\b( {_ME}| voi| giup| nguoi| mang| tui)",
+        rf"\bcuu\b( {_ME}| voi| giup| tui)",
         r"\b(help|sos|help me)\b",
         r"\bcuu (voi|toi|em|con|minh|chau|me|chi|tui)\b",
         rf"\b{_NOW}( \w+){{0,3}} (danh|dam|chem|bop co|siet co|dap|dot|tat xang|dam chet|giet)\b",
         rf"\b(cam|cam theo|vung|lay|cam san|mai|cam cai|cam con) ?(cai |con |cay |chai )?{_WEAPON}\b",
-        rf"\b{_WEAPON} (de|ke|ke vao|ke co|chem|dam|doa)\b",
+        rf"\b{_WEAPON} (ke|ke vao|ke co|ke sat|chem|dam|doa)\b",
         r"\b(doa|de doa|tuyen bo|noi se|se|quyet) (giet|chem|dam|dot|tat xang|xit axit|tat axit|lam thit)\b",
         r"\bgiet (toi|em|chet|minh|me con|ca nha|con|het|chau|tui|vo)\b",
         r"\b(bop|siet|boc|that) co\b",
         r"\b(chay|mat|ra|ra nhieu|chay nhieu|be) mau\b",
         r"\bmau (chay|me|dam|khong cam)\b",
-        r"\b(nhot|giam|khoa trai|khoa cua|xich|troi) (toi|em|minh|lai|con|chau|me|tui|trong|vo)\b",
-        r"\bbi (nhot|giam|xich|troi|khoa trong)\b",
-        r"\bkhong cho (ra khoi|ra ngoai|ra|di ra|thoat|bo di)\b",
+        r"\b(nhot|khoa trai|xich) (toi|em|minh|con|chau|me|tui|trong|vo)\b",
+        r"\bbi (nhot|giam long|xich|troi|khoa trong|khoa trai)\b",
+        r"\bkhong cho (ra khoi nha|ra ngoai|di ra|thoat|bo di)\b",
         r"\b(dot nha|tat xang|tam xang|xit axit|tat axit|phong hoa)\b",
-        r"\b(ngat|bat tinh|xiu|gay xuong|gay tay|gay chan|vo dau|be dau|thung dau)\b",
-        r"\b(goi|bao) (cong an|canh sat|113|115) (giup|ho|giom|gium|cho)\b",
+        r"\b(ngat xiu|ngat di|bat tinh|gay xuong|gay tay|gay chan|be dau|thung dau)\b",
+        r"\b(goi|bao) (cong an|canh sat|113|115) (giup|ho|giom|gium) (toi|em|minh|voi|tui|con)\b",
         r"\b(dang tron|phai tron|tron (trong|duoi|ra|sang|qua)|dang nap)\b",
-        r"\b(nguy hiem|nguy kich|khan cap)\b",
+        r"\bdang (gap |bi |o trong tinh trang )?(nguy hiem|nguy kich)\b",
         r"\b(danh|dam|chem) (chet|den chet|cho chet)\b",
         r"\bdang (bi )?danh\b",
         r"\bsap (bi )?(danh|giet|chet)\b",
-        r"\b(khong|chang) (con )?(an toan)\b",
     ],
     "sexual_violence": [
         r"\b(hiep dam|cuong hiep|hiep|cuong dam|hieu dam)\b",
@@ -67,8 +66,8 @@ URGENT: dict[str, list[str]] = {
         r"\b(bat coc|bat mat) (con|be|chau)\b",
     ],
     "self_harm": [
-        r"\b(muon|se|dinh|tinh|chi muon|them) (chet|tu tu|tu sat|ket lieu|tu van|ra di mai mai)\b",
-        r"\b(tu tu|tu sat|quyen sinh|tu van|tu ket lieu)\b",
+        r"\b(muon|se|dinh|tinh|chi muon|them) (chet|tu tu|tu sat|ket lieu|ra di mai mai)\b",
+        r"\b(tu tu|tu sat|quyen sinh|tu ket lieu)\b",
         r"\bkhong (muon|thiet|con muon|con thiet|muon tiep tuc) song\b",
         r"\b(chan song|song lam gi|song de lam gi|song khong noi|chet cho xong|chet di cho roi|chet quach|chet cho roi)\b",
         r"\b(ket thuc|cham dut|ket lieu) (tat ca|cuoc doi|cuoc song|doi minh|mang song|het|moi thu)\b",
@@ -86,8 +85,8 @@ URGENT: dict[str, list[str]] = {
 
 # Ambiguous words: ask before escalating.
 ASK: list[str] = [
-    r"\b(chet|giet|dao|mau|dam|chem|danh dap|bop|nhot|doa|so qua|so lam|run|tron)\b",
-    r"\b(danh|tat|dap|da|dam) (toi|em|minh|tui|con|vo)\b",
+    r"\b(chet|giet|chem|danh dap|bop co|nhot|de doa|doa|so qua|so lam|run so|nguy hiem|khan cap|khong an toan|con dao|cam dao)\b",
+    r"\b(danh|tat|dap|da|dam|xo|day) (toi|em|minh|tui|con|vo)\b",
 ]
 
 # Idioms that contain alarming words but mean nothing alarming; removed before matching.
@@ -104,6 +103,17 @@ IDIOMS: list[str] = [
     r"\b(help|cuu) (desk|ho|tro|giup do cho nguoi khac)\b",
     r"\bcuu (tro|ho|nan|tinh|vot|the|canh|hoa)\b",
 ]
+
+# Words whose folded form is also an alarming word, but which the resident typed with marks
+# that settle the meaning: replaced by a neutral token before folding. Unaccented input
+# keeps the alarming reading (recall first).
+PHRASES: dict[str, str] = {
+    "tự vẫn": "tự sát",  # suicide; "tư vấn" (advice) folds to the same letters
+    "từ từ": "dần dần",  # slowly; "tự tử" (suicide) folds to "tu tu"
+}
+HOMOGRAPHS: frozenset[str] = frozenset(
+    "vấn dạo đạo màu mẫu dám đám tròn trọn cưu giảm trời cảm cấm xíu bận gây".split()
+)
 
 # A negation shortly before a match cancels it ("không có ai đánh tôi cả").
 _NEGATION = re.compile(
@@ -132,7 +142,11 @@ NONE = Assessment("none")
 
 
 def _clean(text: str) -> str:
-    folded = fold(text)
+    lowered = nfc(text).lower()
+    for phrase, replacement in PHRASES.items():
+        lowered = lowered.replace(phrase, replacement)
+    words = (f"x_{w}" if w in HOMOGRAPHS else w for w in re.findall(r"\w+", lowered))
+    folded = fold(" ".join(words))
     for idiom in _IDIOMS:
         folded = idiom.sub(" ", folded)
     return re.sub(r"\s+", " ", folded).strip()
