@@ -112,6 +112,31 @@ def cmd_places(args) -> int:
     return 0
 
 
+def cmd_telegram(_args) -> int:
+    import asyncio
+
+    from bot.channels import telegram
+
+    ok, lines = asyncio.run(telegram.check(settings()))
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
+
+
+def cmd_zalo(_args) -> int:
+    import asyncio
+
+    from bot.channels import zalo
+    from bot.storage import db
+
+    if settings().zalo_enabled:
+        db.upgrade()
+    ok, lines = asyncio.run(zalo.check(settings()))
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gbvbot", description="Nơi tin cậy: GBV support chatbot")
     sub = root.add_subparsers(dest="command", required=True)
@@ -134,6 +159,12 @@ def parser() -> argparse.ArgumentParser:
     lst = places_sub.add_parser("list", help="list places")
     lst.add_argument("--ward", help="current or former name of a phường/xã")
     places.set_defaults(func=cmd_places)
+    telegram = sub.add_parser("telegram", help="Telegram channel")
+    telegram.add_argument("action", choices=["check"], help="check: is the token accepted, is the webhook as configured")
+    telegram.set_defaults(func=cmd_telegram)
+    zalo = sub.add_parser("zalo", help="Zalo OA channel")
+    zalo.add_argument("action", choices=["check"], help="check: token validity (refreshed if needed), undelivered counts")
+    zalo.set_defaults(func=cmd_zalo)
     return root
 
 

@@ -15,6 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+ZALO_API_BASE_URL = "https://openapi.zalo.me"
+ZALO_OAUTH_BASE_URL = "https://oauth.zaloapp.com"
+ZALO_CREDENTIALS = ("ZALO_APP_ID", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_ACCESS_TOKEN", "ZALO_REFRESH_TOKEN")
 
 
 class ConfigError(ValueError):
@@ -29,16 +33,37 @@ class Settings:
     rasa_port: int
     actions_port: int
     mode: str
-    admin_token: str | None
+    admin_token: str | None = field(repr=False)
     secret_key: bytes = field(repr=False)
     retention_days: int
     rate_per_minute: int
     log_level: str
     var_dir: Path
+    # Telegram: on when the token is set; webhook mode when the URL is set, polling otherwise.
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    telegram_api_base_url: str = TELEGRAM_API_BASE_URL
+    # Zalo Official Account: on when the app id is set (then the secrets are required).
+    zalo_app_id: str | None = None
+    zalo_app_secret: str | None = field(default=None, repr=False)
+    zalo_oa_secret_key: str | None = field(default=None, repr=False)
+    zalo_access_token: str | None = field(default=None, repr=False)
+    zalo_refresh_token: str | None = field(default=None, repr=False)
+    zalo_api_base_url: str = ZALO_API_BASE_URL
+    zalo_oauth_base_url: str = ZALO_OAUTH_BASE_URL
 
     @property
     def demo(self) -> bool:
         return self.mode == "demo"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return self.zalo_app_id is not None
 
     @property
     def rasa_url(self) -> str:
@@ -97,6 +122,56 @@ def _secret_key(env: dict[str, str], var: Path) -> bytes:
     return key_file.read_text().strip().encode()
 
 
+def _url(env: dict[str, str], name: str, default: str | None = None, https_only: bool = False) -> str | None:
+    raw = env.get(name) or default
+    if raw is None:
+        return None
+    scheme = r"https" if https_only else r"https?"
+    if not re.fullmatch(scheme + r"://[^\s/?#]+[^\s]*", raw):
+        need = "an https:// URL" if https_only else "an http:// or https:// URL"
+        raise ConfigError(f"{name} must be {need}, got {raw!r}")
+    return raw
+
+
+def _telegram(env: dict[str, str]) -> dict:
+    token = env.get("TELEGRAM_BOT_TOKEN") or None
+    webhook_url = _url(env, "TELEGRAM_WEBHOOK_URL", https_only=True)
+    secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
+    if token is not None and not re.fullmatch(r"\d{1,20}:[A-Za-z0-9_-]{20,200}", token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN must look like 123456789:AAE... (the token from @BotFather)")
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    if webhook_url is not None and token is None:
+        raise ConfigError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not")
+    if webhook_url is not None and secret is None:
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_WEBHOOK_URL is set")
+    return {
+        "telegram_bot_token": token,
+        "telegram_webhook_url": webhook_url,
+        "telegram_webhook_secret": secret,
+        "telegram_api_base_url": _url(env, "TELEGRAM_API_BASE_URL", TELEGRAM_API_BASE_URL),
+    }
+
+
+def _zalo(env: dict[str, str]) -> dict:
+    given = {name: env.get(name) or None for name in ZALO_CREDENTIALS}
+    if any(given.values()):
+        for name in ("ZALO_APP_ID", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_REFRESH_TOKEN"):
+            if given[name] is None:
+                raise ConfigError(f"{name} is required when the Zalo channel is configured (a ZALO_* credential is set)")
+        if not re.fullmatch(r"\d{1,32}", given["ZALO_APP_ID"]):
+            raise ConfigError("ZALO_APP_ID must be the numeric app id from developers.zalo.me")
+    return {
+        "zalo_app_id": given["ZALO_APP_ID"],
+        "zalo_app_secret": given["ZALO_APP_SECRET"],
+        "zalo_oa_secret_key": given["ZALO_OA_SECRET_KEY"],
+        "zalo_access_token": given["ZALO_ACCESS_TOKEN"],
+        "zalo_refresh_token": given["ZALO_REFRESH_TOKEN"],
+        "zalo_api_base_url": _url(env, "ZALO_API_BASE_URL", ZALO_API_BASE_URL).rstrip("/"),
+        "zalo_oauth_base_url": _url(env, "ZALO_OAUTH_BASE_URL", ZALO_OAUTH_BASE_URL).rstrip("/"),
+    }
+
+
 def load(environ: dict[str, str] | None = None) -> Settings:
     env = {**read_env_file(ROOT / ".env"), **(os.environ if environ is None else environ)}
     var = Path(env.get("GBVBOT_VAR_DIR") or ROOT / "var")
@@ -128,6 +203,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         retention_days=_positive(env, "GBVBOT_RETENTION_DAYS", 30),
         rate_per_minute=_positive(env, "GBVBOT_RATE_PER_MINUTE", 30),
         log_level=log_level,
+        **_telegram(env),
+        **_zalo(env),
     )
 
 

@@ -13,6 +13,8 @@ from aiohttp import web
 from sqlalchemy import select, text
 
 from bot.channels import web as web_channel
+from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
 from bot.conversation.core import ConversationCore
 from bot.conversation.rasa_client import RasaClient
@@ -20,6 +22,7 @@ from bot.storage.db import session_scope
 from bot.storage.models import Case
 
 log = logging.getLogger(__name__)
+CHANNELS = web.AppKey("channels", list)
 
 
 def _db_up() -> bool:
@@ -72,13 +75,27 @@ def create_app(settings: Settings) -> web.Application:
             headers=web_channel.NO_STORE,
         )
 
+    # Messaging channels start only when configured: no token, no network.
+    channels: list[TelegramChannel | ZaloChannel] = []
+    if settings.telegram_enabled:
+        channels.append(TelegramChannel(core, settings))
+    if settings.zalo_enabled:
+        channels.append(ZaloChannel(core, settings))
+    app[CHANNELS] = channels
+
     async def on_startup(_app: web.Application) -> None:
         await rasa.start()
+        for channel in channels:
+            await channel.start()
 
     async def on_cleanup(_app: web.Application) -> None:
+        for channel in reversed(channels):
+            await channel.stop()
         await rasa.close()
 
     app.add_routes(web_channel.routes(core, settings.demo))
+    for channel in channels:
+        app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), web.get("/api/cases", cases)])
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

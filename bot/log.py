@@ -17,3 +17,7 @@ def setup(level: str = "INFO", process: str | None = None) -> None:
     # Access logs would print request paths and client addresses; we do not need them.
     for noisy in ("aiohttp.access", "apscheduler.executors.default", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # httpx logs every request URL, and Telegram's URLs contain the bot token; PTB's debug
+    # logs contain whole updates (text, names). Only their warnings, at any level.
+    for chatty in ("httpx", "httpcore", "telegram"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

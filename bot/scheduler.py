@@ -13,7 +13,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.config import Settings
-from bot.storage import conversations
+from bot.storage import conversations, delivery, events
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 def purge_conversations(days: int) -> None:
     removed = conversations.purge_older_than(days)
     log.info("retention: removed %d conversations idle for more than %d days", removed, days)
+
+
+def prune_channel_state() -> None:
+    """Replay memory and reply windows are only needed for 48 hours."""
+    removed = events.prune() + delivery.prune_windows()
+    log.info("retention: removed %d expired channel records", removed)
 
 
 def build(settings: Settings) -> BlockingScheduler:
@@ -33,6 +39,7 @@ def build(settings: Settings) -> BlockingScheduler:
         purge_conversations, "interval", hours=1, args=[settings.retention_days],
         id="retention", replace_existing=True,
     )
+    scheduler.add_job(prune_channel_state, "interval", hours=1, id="channel_state", replace_existing=True)
     return scheduler
 
 
@@ -40,6 +47,7 @@ def serve(settings: Settings) -> None:
     scheduler = build(settings)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     purge_conversations(settings.retention_days)
+    prune_channel_state()
     log.info("scheduler running")
     try:
         scheduler.start()

@@ -13,12 +13,12 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import content
+from bot.channels.messaging import valid_payload
 from bot.conversation.core import ConversationCore, Message, RateLimited
 
 STATIC = Path(__file__).with_name("static")
 MAX_BODY = 32 * 1024  # bytes; 4,000 Vietnamese characters fit with room to spare
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-PAYLOAD = re.compile(r"/([a-z_]{1,40})(\{[^\n]{0,200}\})?")
 NO_STORE = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -71,15 +71,8 @@ def parse_chat(data: dict) -> Message:
         return Message("web", session_id, text=text)
     if "payload" in given:
         payload = data["payload"]
-        match = PAYLOAD.fullmatch(payload) if isinstance(payload, str) else None
-        if not match or match.group(1) not in content.intents():
+        if not valid_payload(payload):
             raise BadRequest(400, "bad_request")
-        if match.group(2):
-            try:
-                if not isinstance(json.loads(match.group(2)), dict):
-                    raise ValueError
-            except ValueError:
-                raise BadRequest(400, "bad_request") from None
         return Message("web", session_id, payload=payload)
     location = data["location"]
     try:

@@ -19,7 +19,7 @@ from bot import content
 from bot.conversation import safety
 from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 from bot.nlu.normalize import fold, nfc
-from bot.storage import conversations
+from bot.storage import residents
 from bot.storage.crypto import pseudonym
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class Reply:
     messages: list[dict] = field(default_factory=list)
     escalation: dict | None = None
     erased: bool = False
+    signals: frozenset[str] = frozenset()  # what Rasa signalled ("urgent", "subscribe", ...)
 
 
 class RateLimited(Exception):
@@ -95,7 +96,7 @@ class ConversationCore:
         text = nfc(message.text).strip() if message.text else None
 
         if text is not None and fold(text) in SAFE_WORDS:
-            conversations.forget(sender)
+            residents.forget(sender)
             log.info("safe word channel=%s", message.channel)
             return Reply([_bot_message(content.text("safe_word_reply"))], erased=True)
 
@@ -118,9 +119,9 @@ class ConversationCore:
         if assessment.level == "ask" and not signals & {"urgent", "asked_safety"}:
             shown.append(_ask_danger())
 
-        reply = Reply(shown)
+        reply = Reply(shown, signals=frozenset(signals))
         if "erase" in signals:
-            conversations.forget(sender)
+            residents.forget(sender)
             reply.erased = True
         log.info(
             "turn channel=%s kind=%s safety=%s signals=%s ms=%d",
@@ -133,7 +134,8 @@ class ConversationCore:
         return reply
 
     def forget(self, channel: str, platform_id: str) -> bool:
-        return conversations.forget(pseudonym(channel, platform_id))
+        """Erase-my-data: everything stored about this resident."""
+        return residents.forget(pseudonym(channel, platform_id))
 
     @staticmethod
     def _rasa_text(message: Message, text: str | None) -> str:

@@ -89,3 +89,67 @@ class Place(Base):
         Index("ix_places_unit", "unit"),
         Index("ix_places_updated_at", "updated_at"),
     )
+
+
+class ProcessedEvent(Base):
+    """A platform event (Telegram update_id, Zalo msg_id) already handled: a keyed hash of
+    channel + event id, so a replay is never processed twice. Pruned after 48 hours."""
+
+    __tablename__ = "processed_events"
+
+    key = Column(String(64), primary_key=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_processed_events_created_at", "created_at"),)
+
+
+class Subscription(Base):
+    """A resident's opt-in to campaign messages; the chat id needed to reach them is sealed."""
+
+    __tablename__ = "subscriptions"
+
+    sender = Column(String(64), primary_key=True)  # pseudonym
+    channel = Column(String(16), nullable=False)
+    chat = Column(LargeBinary, nullable=False)  # Sealer("subscription")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ReplyWindow(Base):
+    """When a resident last wrote (Zalo lets an OA answer for 48 hours after that)."""
+
+    __tablename__ = "reply_windows"
+
+    sender = Column(String(64), primary_key=True)  # pseudonym
+    last_message_at = Column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_reply_windows_last_message_at", "last_message_at"),)
+
+
+class ChannelToken(Base):
+    """A channel's API tokens (Zalo: access + single-use refresh token), sealed.
+
+    `version` grows on every refresh; `lease_until` lets one process at a time refresh.
+    `seed` is a keyed hash of the configured refresh token, so a newly configured token
+    replaces the stored pair while a restart with the old configuration does not."""
+
+    __tablename__ = "channel_tokens"
+
+    channel = Column(String(16), primary_key=True)
+    access_token = Column(LargeBinary)  # Sealer("channel-token")
+    refresh_token = Column(LargeBinary, nullable=False)
+    expires_at = Column(DateTime(timezone=True))
+    version = Column(Integer, nullable=False, default=1)
+    lease_until = Column(DateTime(timezone=True))
+    seed = Column(String(64), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Undelivered(Base):
+    """Messages a channel could not deliver, counted per day and reason (no content, no recipient)."""
+
+    __tablename__ = "undelivered"
+
+    channel = Column(String(16), primary_key=True)
+    reason = Column(String(32), primary_key=True)
+    day = Column(Date, primary_key=True)
+    count = Column(Integer, nullable=False, default=0)

@@ -51,6 +51,13 @@ def test_unaccented_emergency_gets_113_first(stack):
     assert "113" in body["messages"][0]["text"]
 
 
+def test_low_confidence_offers_the_closest_topics_instead_of_a_dead_end(stack):
+    status, body = stack.chat(new_session(), text="qwrt zxcv plmk")
+    assert status == 200
+    payloads = [b["payload"] for m in body["messages"] for b in m["buttons"]]
+    assert len(payloads) >= 3 and "/menu" in payloads
+
+
 def test_button_payload_and_location_are_answered(stack):
     session = new_session()
     status, body = stack.chat(session, payload="/ask_rights")

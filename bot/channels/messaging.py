@@ -1,0 +1,107 @@
+"""What the messaging-app channels (Telegram, Zalo) share when translating between a
+platform and the core: which button payloads are acceptable, splitting long texts,
+answering one resident's messages in order, and small bounded in-memory maps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot import content
+from bot.conversation.core import Message, Reply
+
+PAYLOAD = re.compile(r"/([a-z_]{1,40})(\{[^\n]{0,200}\})?")
+
+
+def valid_payload(payload: Any) -> bool:
+    """A button payload a resident may send: "/intent" or "/intent{json object}" naming a domain intent."""
+    match = PAYLOAD.fullmatch(payload) if isinstance(payload, str) else None
+    if not match or match.group(1) not in content.intents():
+        return False
+    if match.group(2):
+        try:
+            return isinstance(json.loads(match.group(2)), dict)
+        except ValueError:
+            return False
+    return True
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a text into pieces of at most `limit` characters, at paragraph, line or word ends."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = max(rest.rfind(sep, 0, limit + 1) for sep in ("\n\n", "\n", " "))
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def subscription_change(message: Message, reply: Reply) -> str | None:
+    """"subscribe" / "unsubscribe" when the resident asked for it (button, command or Rasa's signal)."""
+    for change in ("unsubscribe", "subscribe"):
+        if message.payload == f"/{change}" or change in reply.signals:
+            return change
+    return None
+
+
+class ExpiringMap:
+    """A dict that forgets entries after `ttl` seconds and keeps at most `size` of them."""
+
+    def __init__(self, ttl: float, size: int):
+        self.ttl, self.size = ttl, size
+        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        self._items.pop(key, None)
+        self._items[key] = (time.monotonic(), value)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        found = self._items.get(key)
+        if found is None:
+            return default
+        if time.monotonic() - found[0] > self.ttl:
+            del self._items[key]
+            return default
+        return found[1]
+
+    def pop(self, key: Hashable, default: Any = None) -> Any:
+        value = self.get(key, default)
+        self._items.pop(key, None)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class TurnLocks:
+    """One resident's messages are answered one after another, in arrival order (asyncio
+    locks are FIFO), while different residents are answered concurrently."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._users: dict[Hashable, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]

@@ -1,0 +1,326 @@
+"""Zalo Official Account channel: the webhook in, customer-service messages out.
+
+`POST /webhooks/zalo` checks `X-ZEvent-Signature: mac=<hex>`, where hex is
+sha256(app_id + raw body + timestamp + OA secret key), in constant time before anything
+else, answers 200 at once (Zalo wants an answer within 2 s) and handles the event in the
+background: `user_send_text`, `anonymous_send_text`, `user_send_location`, `follow`,
+`unfollow`; other events are acknowledged and ignored. A replayed `msg_id` is handled once.
+
+Zalo text messages have no buttons: Rasa's buttons become numbered options and a reply
+that is just a number is read as the matching button. An OA may answer only within 48
+hours of the resident's last message (at most 8 messages per window): what cannot be sent
+is counted per reason in `undelivered` (no content) and logged; `gbvbot zalo check` reports it.
+Typed commands: /xoa (erase my data), /dangky and /huy (campaign opt-in/out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import math
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from bot import content
+from bot.channels.messaging import ExpiringMap, TurnLocks, split_text, subscription_change
+from bot.channels.zalo_api import TOKEN_EXPIRED, ZaloClient, ZaloError
+from bot.config import Settings
+from bot.conversation.core import ConversationCore, Message, RateLimited
+from bot.outbound import Outbox, Priority, TemporaryFailure
+from bot.storage import delivery, events, subscriptions, tokens
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+MAX_BODY = 64 * 1024
+MAX_TEXT = 2000  # one Zalo text message
+MAX_INBOUND = 4000
+WINDOW_SECONDS = 48 * 3600
+REPLIES_PER_WINDOW = 8
+STALE_SECONDS = 24 * 3600  # older signed events are refused: the replay memory lasts 48 h
+PER_SECOND = 20
+PER_CHAT_INTERVAL = 0.2
+MESSAGE_EVENTS = {"user_send_text", "anonymous_send_text", "user_send_location"}
+FOLLOW_EVENTS = {"follow", "unfollow"}
+USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
+COMMANDS = {"/xoa": None, "/dangky": "/subscribe", "/huy": "/unsubscribe"}
+
+
+def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
+    """Zalo's webhook MAC: plain SHA-256 of the concatenation, on the raw body bytes."""
+    return hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()).hexdigest()
+
+
+class Undeliverable(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ZaloText:
+    recipient: dict  # {"user_id" | "anonymous_id": ..., "message_id": the resident's message}
+    text: str
+    window_ends: float  # epoch seconds
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, Undeliverable):
+        return error.reason
+    if isinstance(error, ZaloError):
+        return "token" if error.code == TOKEN_EXPIRED else f"error:{error.code}"
+    if isinstance(error, (TemporaryFailure, asyncio.TimeoutError)):
+        return "unreachable"
+    return type(error).__name__
+
+
+def _coordinate(value, bound: float) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and -bound <= number <= bound else None
+
+
+class ZaloChannel:
+    def __init__(self, core: ConversationCore, settings: Settings):
+        assert settings.zalo_app_id and settings.zalo_oa_secret_key
+        self.core = core
+        self.app_id = settings.zalo_app_id
+        self._oa_secret_key = settings.zalo_oa_secret_key
+        self.client = ZaloClient(settings)
+        self.outbox = Outbox(
+            self._send, per_second=PER_SECOND, per_chat_interval=PER_CHAT_INTERVAL, name="zalo",
+            on_failure=self._undelivered,
+        )
+        self.options = ExpiringMap(ttl=WINDOW_SECONDS, size=50_000)  # pseudonym -> payloads of numbered options
+        self.sent_in_window = ExpiringMap(ttl=WINDOW_SECONDS, size=100_000)  # pseudonym -> replies since last message
+        self.turns = TurnLocks()
+        self.rejected = 0  # webhook requests refused (signature, app id, stale, unreadable)
+        self._tasks: set[asyncio.Task] = set()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/webhooks/zalo", self.webhook)]
+
+    async def start(self) -> None:
+        await self.client.start()
+        await self.outbox.start()
+        log.info("zalo channel ready (webhook /webhooks/zalo)")
+
+    async def stop(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.outbox.close()
+        await self.client.close()
+
+    # ------------------------------------------------------------------ inbound
+
+    def _reject(self, status: int, why: str) -> web.Response:
+        self.rejected += 1
+        log.warning("zalo webhook: rejected (%s; %d so far)", why, self.rejected)
+        return web.Response(status=status)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /webhooks/zalo: verify, acknowledge, then handle in the background."""
+        body = await request.content.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return self._reject(413, "body too large")
+        header = request.headers.get(SIGNATURE_HEADER, "")
+        mac = header[4:].strip().lower() if header.startswith("mac=") else ""
+        try:
+            event = json.loads(body.decode("utf-8"))
+            timestamp = str(event["timestamp"])
+            if not timestamp.isdigit():
+                raise ValueError
+        except (UnicodeDecodeError, ValueError, TypeError, KeyError):
+            return self._reject(400, "unreadable body")
+        expected = signature(self.app_id, body, timestamp, self._oa_secret_key)
+        if not hmac.compare_digest(mac.encode("ascii", "replace"), expected.encode()):
+            return self._reject(401, "bad signature")
+        if str(event.get("app_id")) != self.app_id:
+            return self._reject(401, "event for another app")
+        if abs(time.time() - int(timestamp) / 1000) > STALE_SECONDS:
+            return self._reject(401, "stale event")
+        task = asyncio.create_task(self._handle(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.Response(status=200)
+
+    async def _handle(self, event: dict) -> None:
+        name = event.get("event_name")
+        if name not in MESSAGE_EVENTS | FOLLOW_EVENTS:
+            return  # acknowledged and ignored (seen/received receipts, stickers, images...)
+        try:
+            await self._handle_event(name, event)
+        except Exception as error:
+            frames = traceback.extract_tb(error.__traceback__)
+            where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
+            log.error("zalo: %s event failed (%s at %s)", name, type(error).__name__, where)
+
+    async def _handle_event(self, name: str, event: dict) -> None:
+        person = event.get("follower" if name in FOLLOW_EVENTS else "sender")
+        user = str(person.get("id", "")) if isinstance(person, dict) else ""
+        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        msg_id = str(message.get("msg_id", ""))
+        if not USER_ID.fullmatch(user) or (name in MESSAGE_EVENTS and not USER_ID.fullmatch(msg_id)):
+            log.warning("zalo: %s event without a usable sender or message id ignored", name)
+            return
+        event_id = f"msg:{msg_id}" if name in MESSAGE_EVENTS else f"{name}:{user}:{event['timestamp']}"
+        if not events.first_time(CHANNEL, event_id):
+            log.info("zalo: replayed event ignored")
+            return
+        sender = self.core.sender_of(Message(CHANNEL, user))
+        if name == "unfollow":
+            self.core.forget(CHANNEL, user)
+            self.options.pop(sender)
+            log.info("zalo: unfollow, resident data erased")
+            return
+
+        received = int(event["timestamp"]) / 1000
+        delivery.touch_window(sender, datetime.fromtimestamp(received, timezone.utc))
+        self.sent_in_window[sender] = 0
+        recipient = {"anonymous_id" if name == "anonymous_send_text" else "user_id": user}
+        if msg_id:
+            recipient["message_id"] = msg_id  # answering this message keeps it a free reply
+        if name == "anonymous_send_text" and message.get("conversation_id"):
+            recipient["conversation_id"] = str(message["conversation_id"])
+        window_ends = received + WINDOW_SECONDS
+
+        async with self.turns.hold(sender):
+            if name == "follow":
+                self._queue(sender, recipient, window_ends, [{"text": content.text("zalo_intro"), "buttons": []}])
+                return
+            incoming = self._message(name, user, message, sender)
+            if incoming is None:
+                self._queue(sender, recipient, window_ends, [{"text": content.text("unsupported"), "buttons": []}])
+                return
+            if incoming.text is not None and len(incoming.text) > MAX_INBOUND:
+                self._queue(sender, recipient, window_ends, [{"text": content.text("text_too_long"), "buttons": []}])
+                return
+            command = (incoming.text or "").strip().lower()
+            if command == "/xoa":
+                self.core.forget(CHANNEL, user)
+                self.options.pop(sender)
+                log.info("zalo: resident data erased on request")
+                self._queue(sender, recipient, window_ends, [{"text": content.text("zalo_erased"), "buttons": []}])
+                return
+            if command in COMMANDS:
+                incoming = Message(CHANNEL, user, payload=COMMANDS[command])
+            try:
+                reply = await self.core.handle(incoming)
+            except RateLimited:
+                self._queue(sender, recipient, window_ends, [{"text": content.text("rate_limited"), "buttons": []}])
+                return
+            change = subscription_change(incoming, reply)
+            if change == "subscribe":
+                subscriptions.subscribe(sender, CHANNEL, user)
+            elif change == "unsubscribe":
+                subscriptions.unsubscribe(sender)
+            if reply.erased:
+                self.options.pop(sender)
+            self._queue(sender, recipient, window_ends, reply.messages)
+
+    def _message(self, name: str, user: str, message: dict, sender: str) -> Message | None:
+        if name == "user_send_location":
+            for attachment in message.get("attachments") or []:
+                coordinates = ((attachment or {}).get("payload") or {}).get("coordinates") or {}
+                lat = _coordinate(coordinates.get("latitude"), 90)
+                lon = _coordinate(coordinates.get("longitude"), 180)
+                if lat is not None and lon is not None:
+                    return Message(CHANNEL, user, location=(lat, lon))
+            return None
+        text = message.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return None
+        number = NUMBER.fullmatch(text)
+        options = self.options.get(sender) or []
+        if number and 1 <= int(number.group(1)) <= len(options):
+            return Message(CHANNEL, user, payload=options[int(number.group(1)) - 1])
+        return Message(CHANNEL, user, text=text)
+
+    # ------------------------------------------------------------------ outbound
+
+    def _queue(self, sender: str, recipient: dict, window_ends: float, messages: list[dict]) -> None:
+        """Numbered options for buttons (numbering runs across the whole reply), then the queue."""
+        payloads: list[str] = []
+        texts: list[str] = []
+        for message in messages:
+            lines = [message["text"]]
+            if message["buttons"]:
+                lines.append("")
+                for button in message["buttons"]:
+                    payloads.append(button["payload"])
+                    lines.append(f"{len(payloads)}. {button['title']}")
+            texts.append("\n".join(lines))
+        if payloads:
+            texts[-1] += "\n\n" + content.text("numbered_hint")
+            self.options[sender] = payloads
+        else:
+            self.options.pop(sender)
+        for text in texts:
+            for piece in split_text(text, MAX_TEXT):
+                self.outbox.put(sender, ZaloText(recipient, piece, window_ends), Priority.REPLY)
+
+    async def _send(self, sender: str, item: ZaloText) -> str:
+        if time.time() > item.window_ends:
+            raise Undeliverable("window_closed")
+        sent = self.sent_in_window.get(sender, 0)
+        if sent >= REPLIES_PER_WINDOW:
+            raise Undeliverable("window_quota")
+        message_id = await self.client.send_text(item.recipient, item.text)
+        self.sent_in_window[sender] = sent + 1
+        return message_id
+
+    def _undelivered(self, _sender: str, _item: ZaloText, error: BaseException) -> None:
+        reason = _reason(error)
+        today = delivery.record_undelivered(CHANNEL, reason)
+        log.warning("zalo: message not delivered: reason=%s (%d today)", reason, today)
+
+
+async def check(settings: Settings) -> tuple[bool, list[str]]:
+    """`gbvbot zalo check`: is the access token valid (refreshing it if needed), and what
+    could not be delivered lately?"""
+    if not settings.zalo_enabled:
+        return False, ["ZALO_APP_ID is not set: the Zalo channel is off."]
+    client = ZaloClient(settings)
+    ok, lines = True, []
+    try:
+        await client.start()
+        info = await client.oa_info()
+        lines.append(f"access token valid: Official Account {info.get('name', '?')!r} (oa_id {info.get('oa_id', '?')})")
+        if client.refreshes:
+            lines.append("the access token had expired: it was refreshed and the new single-use refresh token is stored")
+    except ZaloError as error:
+        ok = False
+        lines.append(f"Zalo refused: error {error.code} {error.message}".rstrip())
+        if error.code == TOKEN_EXPIRED or "refresh" in error.message:
+            lines.append("re-authorise the Official Account and set ZALO_ACCESS_TOKEN and ZALO_REFRESH_TOKEN again")
+    except TemporaryFailure as error:
+        ok = False
+        lines.append(f"cannot reach {settings.zalo_api_base_url} or {settings.zalo_oauth_base_url} ({error})")
+    finally:
+        await client.close()
+    stored = tokens.load(CHANNEL)
+    if stored is not None:
+        expires = stored.expires_at.strftime("%Y-%m-%d %H:%M UTC") if stored.expires_at else "unknown"
+        lines.append(f"stored tokens: version {stored.version}, updated {stored.updated_at:%Y-%m-%d %H:%M} UTC, access token expires {expires}")
+    counts = delivery.undelivered_counts(CHANNEL, days=30)
+    if counts:
+        detail = ", ".join(f"{reason}: {count}" for reason, count in counts.items())
+        lines.append(f"undelivered messages, last 30 days: {sum(counts.values())} ({detail})")
+    else:
+        lines.append("undelivered messages, last 30 days: none")
+    return ok, lines
