@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from datetime import timedelta
 
 from bot import log as logsetup
 from bot.config import ConfigError, settings
@@ -40,13 +42,6 @@ def cmd_gateway(_args) -> int:
     from bot import gateway
 
     gateway.serve(settings())
-    return 0
-
-
-def cmd_scheduler(_args) -> int:
-    from bot import scheduler
-
-    scheduler.serve(settings())
     return 0
 
 
@@ -137,12 +132,82 @@ def cmd_zalo(_args) -> int:
     return 0 if ok else 1
 
 
+def cmd_officers(args) -> int:
+    from bot.services import roster
+    from bot.storage import db
+
+    db.upgrade()
+    if args.action == "add":
+        try:
+            officer_id, token = roster.add_officer(args.name, args.agency, args.role, args.units, args.telegram_id)
+        except roster.RosterError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"added officer {officer_id}; API token (shown once, keep it safe): {token}")
+    elif args.action == "list":
+        for officer in roster.list_officers():
+            reach = "telegram" if officer.telegram_chat else "no channel"
+            print(f"{officer.id}\t{officer.role}\t{officer.agency}\t{officer.units}\t{reach}\t{officer.display_name}")
+    elif args.action == "remove":
+        if not roster.remove_officer(args.id):
+            print(f"error: no officer {args.id}", file=sys.stderr)
+            return 1
+        print(f"removed officer {args.id}")
+    return 0
+
+
+def cmd_roster(args) -> int:
+    from bot.services import roster
+    from bot.storage import db
+
+    db.upgrade()
+    try:
+        if args.action == "import":
+            print(f"imported {roster.import_roster(args.file)} shifts")
+        else:
+            at = roster.parse_local(args.at) if args.at else None
+            for officer in roster.on_duty(at):
+                print(f"{officer.id}\t{officer.role}\t{officer.agency}\t{';'.join(officer.units)}\t{officer.display_name}")
+    except (roster.RosterError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_cases(args) -> int:
+    from bot import admin
+    from bot.services.escalation import OUTCOMES, Escalation, audit
+    from bot.storage import db
+
+    db.upgrade()
+    if args.action == "list":
+        audit("cli", "list")
+        for case in admin.list_cases("all" if args.all else "open"):
+            print(f"{case.id}\t{case.status}\t{case.severity}\t{case.category}\t{case.channel}\t{case.ward or '-'}\t{case.created_at:%Y-%m-%d %H:%M}")
+    elif args.action == "show":
+        found = admin.show_case(args.id)
+        if found is None:
+            print(f"error: no case {args.id}", file=sys.stderr)
+            return 1
+        audit("cli", "read", args.id)
+        print(json.dumps(admin.case_json(*found), indent=2, ensure_ascii=False))
+    elif args.action == "close":
+        if args.outcome not in OUTCOMES:
+            print(f"error: outcome must be one of {', '.join(OUTCOMES)}", file=sys.stderr)
+            return 1
+        service = Escalation(None, timedelta(seconds=settings().ack_timeout), lambda *_: None)
+        if not service.close(args.id, "cli", args.outcome, args.note):
+            print(f"error: no open case {args.id}", file=sys.stderr)
+            return 1
+        print(f"closed {args.id}: {args.outcome}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gbvbot", description="Nơi tin cậy: GBV support chatbot")
     sub = root.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start and supervise the whole stack").set_defaults(func=cmd_run)
     sub.add_parser("gateway", help="run only the gateway (normally started by `run`)").set_defaults(func=cmd_gateway)
-    sub.add_parser("scheduler", help="run only the scheduler (normally started by `run`)").set_defaults(func=cmd_scheduler)
     train = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     train.add_argument("--force", action="store_true", help="retrain even if up to date")
     train.set_defaults(func=cmd_train)
@@ -159,6 +224,36 @@ def parser() -> argparse.ArgumentParser:
     lst = places_sub.add_parser("list", help="list places")
     lst.add_argument("--ward", help="current or former name of a phường/xã")
     places.set_defaults(func=cmd_places)
+    officers = sub.add_parser("officers", help="officers who receive escalation alerts")
+    officers_sub = officers.add_subparsers(dest="action", required=True)
+    add = officers_sub.add_parser("add", help="register an officer (prints their API token once)")
+    add.add_argument("--name", required=True, help="display name shown to colleagues")
+    add.add_argument("--agency", required=True, help="police, social_affairs, womens_union, health, justice, coordination")
+    add.add_argument("--role", default="officer", help="officer, backup, duty_desk or coordinator (the ladder's rungs)")
+    add.add_argument("--units", default="*", help="';'-separated phường/xã (current or former names), or * for area-wide")
+    add.add_argument("--telegram-id", help="numeric Telegram user id (alerts go to this private chat)")
+    officers_sub.add_parser("list", help="list active officers")
+    rem = officers_sub.add_parser("remove", help="deactivate an officer and forget their channel ids")
+    rem.add_argument("id", type=int)
+    officers.set_defaults(func=cmd_officers)
+    rost = sub.add_parser("roster", help="duty shifts")
+    rost_sub = rost.add_subparsers(dest="action", required=True)
+    rimp = rost_sub.add_parser("import", help="replace shifts from a CSV: officer_id,weekday,date,start,end,off")
+    rimp.add_argument("file")
+    rshow = rost_sub.add_parser("show", help="who is on duty (now, or --at 'YYYY-MM-DD HH:MM' Huế time)")
+    rshow.add_argument("--at")
+    rost.set_defaults(func=cmd_roster)
+    cases = sub.add_parser("cases", help="escalation cases (every read is audited)")
+    cases_sub = cases.add_subparsers(dest="action", required=True)
+    clist = cases_sub.add_parser("list", help="open cases (--all for every case)")
+    clist.add_argument("--all", action="store_true")
+    cshow = cases_sub.add_parser("show", help="one case with its timeline")
+    cshow.add_argument("id")
+    cclose = cases_sub.add_parser("close", help="close a case with an outcome")
+    cclose.add_argument("id")
+    cclose.add_argument("--outcome", required=True)
+    cclose.add_argument("--note", help="stored encrypted")
+    cases.set_defaults(func=cmd_cases)
     telegram = sub.add_parser("telegram", help="Telegram channel")
     telegram.add_argument("action", choices=["check"], help="check: is the token accepted, is the webhook as configured")
     telegram.set_defaults(func=cmd_telegram)

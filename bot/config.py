@@ -39,6 +39,7 @@ class Settings:
     rate_per_minute: int
     log_level: str
     var_dir: Path
+    ack_timeout: int  # seconds an alert waits for "Nhận xử lý" before the next rung
     # Telegram: on when the token is set; webhook mode when the URL is set, polling otherwise.
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_webhook_url: str | None = None
@@ -202,6 +203,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         var_dir=var,
         retention_days=_positive(env, "GBVBOT_RETENTION_DAYS", 30),
         rate_per_minute=_positive(env, "GBVBOT_RATE_PER_MINUTE", 30),
+        ack_timeout=_positive(env, "GBVBOT_ACK_TIMEOUT_SECONDS", 180),
         log_level=log_level,
         **_telegram(env),
         **_zalo(env),

@@ -1,25 +1,28 @@
-"""The gateway: the one public HTTP surface (web chat, health, admin API).
+"""The gateway: the one public HTTP surface (web chat, messaging webhooks, health, case API).
 
 Rasa and the action server listen on loopback behind it; channels hand messages to the
-conversation core, which talks to Rasa through one client.
+conversation core, which talks to Rasa through one client. The scheduler (escalation
+timers, retention) runs on the gateway's event loop, so alerts leave through the
+channels' priority queues.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
+from datetime import timedelta
 
 from aiohttp import web
-from sqlalchemy import select, text
+from sqlalchemy import text
 
+from bot import admin, scheduler
 from bot.channels import web as web_channel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
 from bot.conversation.core import ConversationCore
 from bot.conversation.rasa_client import RasaClient
+from bot.services import escalation
 from bot.storage.db import session_scope
-from bot.storage.models import Case
 
 log = logging.getLogger(__name__)
 CHANNELS = web.AppKey("channels", list)
@@ -34,9 +37,35 @@ def _db_up() -> bool:
         return False
 
 
+class ChannelAlerts:
+    """The escalation service's AlertSender: officer alerts go out on Telegram; messages to
+    a resident go back on the channel the resident wrote from (web: shown on the next turn)."""
+
+    def __init__(self, channels: dict):
+        self.channels = channels
+
+    async def send_alert(self, chat: str, text: str, buttons: list[tuple[str, str]]) -> str | None:
+        telegram = self.channels.get("telegram")
+        return await telegram.send_alert(chat, text, buttons) if telegram else None
+
+    async def edit_alert(self, ref: str, text: str) -> None:
+        telegram = self.channels.get("telegram")
+        if telegram:
+            await telegram.edit_alert(ref, text)
+
+    async def send_to_resident(self, channel: str, reply_to: str, text: str) -> bool:
+        target = self.channels.get(channel)
+        return await target.send_to_resident(reply_to, text) if target else False
+
+
 def create_app(settings: Settings) -> web.Application:
     rasa = RasaClient(settings.rasa_url, settings.actions_url)
-    core = ConversationCore(rasa, settings.rate_per_minute)
+    jobs = scheduler.build(settings)
+    by_name: dict = {}
+    service = escalation.Escalation(
+        ChannelAlerts(by_name), timedelta(seconds=settings.ack_timeout), scheduler.ladder_timer(jobs)
+    )
+    core = ConversationCore(rasa, settings.rate_per_minute, service)
     app = web.Application(client_max_size=web_channel.MAX_BODY)
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -51,44 +80,25 @@ def create_app(settings: Settings) -> web.Application:
             headers=web_channel.NO_STORE,
         )
 
-    async def cases(request: web.Request) -> web.Response:
-        header = request.headers.get("Authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else ""
-        if not settings.admin_token or not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
-            return web.json_response({"error": "unauthorized"}, status=401)
-        status = request.query.get("status", "open")
-        if status not in ("open", "all"):
-            return web.json_response({"error": "status must be 'open' or 'all'"}, status=400)
-        query = select(Case).order_by(Case.created_at.desc())
-        if status == "open":
-            query = query.where(Case.status != "closed")
-        with session_scope() as session:
-            rows = session.scalars(query).all()
-        return web.json_response(
-            [
-                {
-                    "id": c.id, "status": c.status, "severity": c.severity, "category": c.category,
-                    "created_at": c.created_at.isoformat(), "channel": c.channel, "ward": c.ward,
-                }
-                for c in rows
-            ],
-            headers=web_channel.NO_STORE,
-        )
-
     # Messaging channels start only when configured: no token, no network.
     channels: list[TelegramChannel | ZaloChannel] = []
     if settings.telegram_enabled:
-        channels.append(TelegramChannel(core, settings))
+        by_name["telegram"] = TelegramChannel(core, settings, escalation=service)
     if settings.zalo_enabled:
-        channels.append(ZaloChannel(core, settings))
+        by_name["zalo"] = ZaloChannel(core, settings)
+    channels.extend(by_name.values())
     app[CHANNELS] = channels
 
     async def on_startup(_app: web.Application) -> None:
         await rasa.start()
         for channel in channels:
             await channel.start()
+        escalation.install(service)
+        jobs.start()
 
     async def on_cleanup(_app: web.Application) -> None:
+        jobs.shutdown(wait=False)
+        escalation.install(None)
         for channel in reversed(channels):
             await channel.stop()
         await rasa.close()
@@ -96,7 +106,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(web_channel.routes(core, settings.demo))
     for channel in channels:
         app.add_routes(channel.routes())
-    app.add_routes([web.get("/healthz", healthz), web.get("/api/cases", cases)])
+    app.add_routes([web.get("/healthz", healthz), *admin.routes(settings, service)])
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app

@@ -1,18 +1,21 @@
-"""The single APScheduler instance: retention now, escalation timers and campaigns later.
+"""The single APScheduler instance, running on the gateway's event loop.
 
-Jobs live in a persistent SQLAlchemy job store in the app database, so they survive
-restarts and a missed run fires once (coalesce) when the scheduler comes back.
+Jobs live in a persistent SQLAlchemy job store in the app database: escalation ladder
+timers survive a restart, and one that came due while the gateway was down fires once
+when it is back (coalesce, generous misfire grace). It runs in the gateway process because
+alerts must go out through the gateway's channels and their priority queues.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
+from datetime import datetime
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
+from bot.services.escalation import ladder_job
 from bot.storage import conversations, delivery, events
 
 log = logging.getLogger(__name__)
@@ -24,32 +27,35 @@ def purge_conversations(days: int) -> None:
 
 
 def prune_channel_state() -> None:
-    """Replay memory and reply windows are only needed for 48 hours."""
+    """Replay memory (processed_events) and reply windows are only needed for 48 hours."""
     removed = events.prune() + delivery.prune_windows()
     log.info("retention: removed %d expired channel records", removed)
 
 
-def build(settings: Settings) -> BlockingScheduler:
-    scheduler = BlockingScheduler(
+def build(settings: Settings) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=settings.database_url, tablename="scheduler_jobs")},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
         timezone="Asia/Ho_Chi_Minh",
     )
     scheduler.add_job(
         purge_conversations, "interval", hours=1, args=[settings.retention_days],
-        id="retention", replace_existing=True,
+        id="retention", replace_existing=True, next_run_time=datetime.now().astimezone(),
     )
-    scheduler.add_job(prune_channel_state, "interval", hours=1, id="channel_state", replace_existing=True)
+    scheduler.add_job(
+        prune_channel_state, "interval", hours=1, id="channel_state", replace_existing=True,
+        next_run_time=datetime.now().astimezone(),
+    )
     return scheduler
 
 
-def serve(settings: Settings) -> None:
-    scheduler = build(settings)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    purge_conversations(settings.retention_days)
-    prune_channel_state()
-    log.info("scheduler running")
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+def ladder_timer(scheduler: AsyncIOScheduler):
+    """`schedule(case_id, rung, run_at)` for the escalation service."""
+
+    def schedule(case_id: str, rung: int, run_at: datetime) -> None:
+        scheduler.add_job(
+            ladder_job, "date", run_date=run_at, args=[case_id, rung],
+            id=f"ladder-{case_id}-{rung}", replace_existing=True,
+        )
+
+    return schedule

@@ -1,7 +1,7 @@
 """`gbvbot run`: start and supervise every process of the stack.
 
-Children: the Rasa server and the action server (loopback only), the gateway and the
-scheduler. Each child's output is prefixed with its name. A child that exits is restarted
+Children: the Rasa server and the action server (loopback only), and the gateway, which
+also runs the scheduler (bot/scheduler.py). Each child's output is prefixed with its name. A child that exits is restarted
 with exponential backoff; SIGINT/SIGTERM stop every child (process groups, then SIGKILL
 after a grace period), and children die with the supervisor even if it is killed.
 """
@@ -84,7 +84,6 @@ def children(settings: Settings) -> list[Child]:
         Child("rasa", rasa, env, f"{settings.rasa_url}/"),
         Child("actions", actions, env, f"{settings.actions_url}/health"),
         Child("gateway", cli + ["gateway"], env, f"http://127.0.0.1:{settings.port}/healthz"),
-        Child("scheduler", cli + ["scheduler"], env, None),
     ]
 
 

@@ -99,7 +99,6 @@ FORBIDDEN = [
     (r"(?<!\d)30\s*(?:m|mét)\b", "the 30 m rule is obsolete (100 m, NĐ 76/2023 Điều 19)"),
     (r"hộ\s+cận\s+nghèo", "the 'khó khăn tài chính' definition is UNVERIFIED"),
     (r"12\s*[–—-]\s*18\s*năm", "Đ141 khoản 3 penalty is UNVERIFIED"),
-    (r"(?:đang|đã|sẽ)\s+báo\s+(?:cho\s+)?cán\s+bộ", "no officer is alerted until escalation is configured"),
     (r"thị\s+xã\s+Hương\s+Trà", "thị xã Hương Trà no longer exists (2025 merger)"),
     (r"Luật\s+Phòng,?\s+chống\s+bạo\s+lực\s+gia\s+đình\s+(?:năm\s+)?2007", "the 2007 law was replaced by Luật 13/2022/QH15"),
     (r"Nghị\s+định\s+(?:số\s+)?08/2009", "NĐ 08/2009 is obsolete"),
@@ -313,7 +312,6 @@ VARIANTS = [
         "Điều 3 khoản 1 điểm m Luật Phòng, chống bạo lực gia đình 2022.",
         "Không được lại gần trong vòng 30 m.",
         "Khó khăn tài chính là thuộc hộ cận nghèo.",
-        "Mình đang báo cho cán bộ trực.",
     ],
 )
 def test_wrong_sample_is_flagged(sample):
@@ -405,3 +403,16 @@ def test_self_harm_answer_points_to_115_and_no_invented_line():
     text = RESPONSES["utter_self_harm"][0]["text"]
     assert "115" in phone_numbers(text)
     assert set(phone_numbers(text)) <= {"113", "115"}
+
+
+ALERT_CLAIM = re.compile(r"(?:đang|đã|sẽ)\s+(?:gửi\s+cảnh\s+)?báo\s+(?:cho\s+|đến\s+|tới\s+)?cán\s+bộ", re.IGNORECASE)
+
+
+def test_only_the_escalation_message_says_an_officer_is_being_alerted():
+    """The gateway sends `escalation_alerting` only after a case was opened and someone on
+    duty can be reached; no other text may claim that an officer is alerted."""
+    assert ALERT_CLAIM.search(GATEWAY["escalation_alerting"])
+    others = [(f"gateway:{k}", v) for k, v in GATEWAY.items() if k != "escalation_alerting"]
+    others += [(name, item["text"]) for name, items in RESPONSES.items() for item in items if item.get("text")]
+    assert [name for name, text in others if ALERT_CLAIM.search(text)] == []
+    assert "113" in GATEWAY["escalation_unreached"]

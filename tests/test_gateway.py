@@ -90,7 +90,11 @@ async def test_safety_net_adds_the_emergency_answer_when_rasa_missed_it(sqlite_d
     finally:
         await client.close()
         await server.close()
-    assert [m["text"][:14] for m in body["messages"]] == ["Hãy gọi ngay 1", "Chào bạn"]
+    texts = [m["text"] for m in body["messages"]]
+    assert texts[0].startswith("Hãy gọi ngay 113") and texts[-1] == "Chào bạn"
+    # no officer is registered: the case is opened and the resident told plainly to call 113
+    assert body["escalation"]["status"] == "unreached"
+    assert any(t.startswith("Hiện mình chưa liên lạc được cán bộ trực") for t in texts)
     assert received[0]["sender"] != "abc" and len(received[0]["sender"]) == 40  # pseudonym
 
 
@@ -103,7 +107,9 @@ async def test_no_duplicate_emergency_answer_when_rasa_recognised_it(sqlite_db):
     finally:
         await client.close()
         await server.close()
-    assert [m["text"] for m in body["messages"]] == ["Gọi 113 ngay"]
+    assert [m["text"] for m in body["messages"]][0] == "Gọi 113 ngay"
+    assert not any(m["text"].startswith("Hãy gọi ngay 113") for m in body["messages"])
+    assert body["escalation"] is not None
 
 
 async def test_unclear_violence_asks_whether_the_person_is_in_danger(sqlite_db):

@@ -24,6 +24,7 @@ import hmac
 import json
 import logging
 import math
+import re
 import time
 import traceback
 import warnings
@@ -77,8 +78,10 @@ MAX_TEXT = 4096  # one Telegram message
 MAX_INBOUND = 4000  # what a resident may send in one message (as on the web chat)
 MAX_WEBHOOK_BODY = 256 * 1024
 CALLBACK_DATA_BYTES = 64
+OFFICER_BUTTONS = ("ack:", "pass:")  # callback data of escalation alerts (never a Rasa payload)
+CASE_ID = re.compile(r"\b[Cc][Aa](?: KHẨN CẤP)? ([0-9A-F]{8})\b")
 RECENT_SECONDS = 47 * 3600  # Telegram deletes only messages younger than 48 h
-PER_SECOND = 30  # overall sending rate (Bot FAQ: about 30 messages per second)
+PER_SECOND = 28  # overall rate: under the Bot FAQ's ~30 messages/s, leaving room for network jitter
 PER_CHAT_INTERVAL = 1.0  # about one message per second in one private chat
 
 
@@ -116,9 +119,10 @@ def _where(error: BaseException) -> str:
 
 
 class TelegramChannel:
-    def __init__(self, core: ConversationCore, settings: Settings, *, poll_timeout: int = 30):
+    def __init__(self, core: ConversationCore, settings: Settings, *, poll_timeout: int = 30, escalation=None):
         assert settings.telegram_bot_token is not None
         self.core = core
+        self.escalation = escalation  # bot.services.escalation.Escalation: officer alerts and buttons
         self.settings = settings
         self.webhook_mode = settings.telegram_webhook_url is not None
         self.poll_timeout = poll_timeout
@@ -180,16 +184,20 @@ class TelegramChannel:
                 log.warning("telegram: cannot reach the Bot API (%s); retrying in %.0f s", type(error).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
-        await self.app.start()
-        self.ready = True
-        if self.webhook_mode:
-            await self._set_webhook()
-        else:
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(
-                timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1,
-                error_callback=lambda error: log.warning("telegram: polling failed (%s)", type(error).__name__),
-            )
+        try:
+            await self.app.start()
+            self.ready = True
+            if self.webhook_mode:
+                await self._set_webhook()
+            else:
+                assert self.app.updater is not None
+                await self.app.updater.start_polling(
+                    timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1,
+                    error_callback=lambda error: log.warning("telegram: polling failed (%s)", type(error).__name__),
+                )
+        except Exception as error:
+            log.error("telegram: the channel could not start (%s at %s)", type(error).__name__, _where(error))
+            return
         log.info("telegram channel ready (%s)", "webhook" if self.webhook_mode else "polling")
 
     async def _set_webhook(self) -> None:
@@ -239,7 +247,7 @@ class TelegramChannel:
         self.app.add_handler(TypeHandler(Update, self._screen), group=-1)
         for command, callback in (
             ("start", self._start), ("xoa", self._erase), ("dangky", self._subscribe),
-            ("huy", self._unsubscribe), ("thoat", self._quick_exit),
+            ("huy", self._unsubscribe), ("thoat", self._quick_exit), ("dong", self._close_case),
         ):
             self.app.add_handler(CommandHandler(command, callback, filters=private))
         self.app.add_handler(MessageHandler(private & filters.TEXT, self._text))
@@ -264,6 +272,8 @@ class TelegramChannel:
     async def _text(self, update: Update, _context) -> None:
         message = update.effective_message
         self._remember(message.chat_id, message.message_id)
+        if message.reply_to_message is not None and await self._officer_reply(update):
+            return
         if len(message.text) > MAX_INBOUND:
             self._queue(message.chat_id, [{"text": content.text("text_too_long"), "buttons": []}])
             return
@@ -287,6 +297,9 @@ class TelegramChannel:
         chat_id = update.effective_chat.id
         data = query.data or ""
         payload = self.long_payloads.get(data) if data.startswith("#") else data
+        if data.startswith(OFFICER_BUTTONS):
+            await self._officer_button(update, data)
+            return
         await self._quietly(query.answer())
         if query.message is not None:
             await self._quietly(query.edit_message_reply_markup(reply_markup=None))
@@ -327,6 +340,63 @@ class TelegramChannel:
             self.core.forget(CHANNEL, str(message.chat_id))
             await self._delete_recent(message.chat_id)
         log.info("telegram: quick exit")
+
+    # ------------------------------------------------------------------ officers
+
+    def _officer(self, update: Update):
+        """The registered officer behind this update, or None (commands are theirs only)."""
+        from bot.services import roster
+
+        user = update.effective_user
+        return roster.officer_by_telegram(user.id) if user is not None and self.escalation else None
+
+    async def _officer_button(self, update: Update, data: str) -> None:
+        """«Nhận xử lý» (ack:ID) and «Chuyển người khác» (pass:ID) under an alert."""
+        query = update.callback_query
+        officer = self._officer(update)
+        if officer is None:
+            await self._quietly(query.answer(content.text("officer_only"), show_alert=True))
+            return
+        action, _, case_id = data.partition(":")
+        if action == "ack":
+            result = await self.escalation.acknowledge(case_id, officer.id)
+            await self._quietly(query.answer(content.text(f"officer_ack_{result}")))
+            if result == "assigned" and query.message is not None:
+                text = f"{query.message.text}\n\n{content.text('officer_assigned').format(case_id=case_id)}"
+                await self._quietly(query.edit_message_text(text))
+        else:
+            moved = await self.escalation.pass_on(case_id, officer.id)
+            await self._quietly(query.answer(content.text("officer_passed" if moved else "officer_ack_closed")))
+            if query.message is not None:
+                await self._quietly(query.edit_message_reply_markup(reply_markup=None))
+
+    async def _officer_reply(self, update: Update) -> bool:
+        """An officer replying to an alert writes to the resident through the bot."""
+        message = update.effective_message
+        found = CASE_ID.search(message.reply_to_message.text or "")
+        officer = self._officer(update) if found else None
+        if officer is None:
+            return False
+        relayed = await self.escalation.relay_to_resident(found.group(1), officer.id, message.text)
+        self._queue(message.chat_id, [{"text": content.text("officer_relayed" if relayed else "officer_not_relayed"), "buttons": []}])
+        return True
+
+    async def _close_case(self, update: Update, context) -> None:
+        """/dong ID outcome [note]: close a case (registered officers only)."""
+        from bot.services.escalation import OUTCOMES
+
+        message = update.effective_message
+        officer = self._officer(update)
+        if officer is None:
+            self._queue(message.chat_id, [{"text": content.text("officer_only"), "buttons": []}])
+            return
+        args = context.args or []
+        if len(args) < 2 or args[1] not in OUTCOMES:
+            help_text = content.text("officer_close_usage").format(outcomes=", ".join(OUTCOMES))
+            self._queue(message.chat_id, [{"text": help_text, "buttons": []}], Priority.ALERT)
+            return
+        closed = self.escalation.close(args[0].upper(), f"officer:{officer.id}", args[1], " ".join(args[2:]) or None)
+        self._queue(message.chat_id, [{"text": content.text("officer_closed" if closed else "officer_ack_closed"), "buttons": []}], Priority.ALERT)
 
     # ------------------------------------------------------------------ conversation
 
@@ -377,6 +447,31 @@ class TelegramChannel:
         return key
 
     # ------------------------------------------------------------------ outbound
+
+    async def send_alert(self, chat: str, text: str, buttons: list[tuple[str, str]]) -> str | None:
+        """An escalation alert to an officer's chat, ahead of every reply and broadcast.
+        Returns a reference ("chat:message") for `edit_alert`, or None if it could not be delivered."""
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d)] for t, d in buttons]) if buttons else None
+        sent = await self._deliver_now(int(chat), Outgoing(text, markup), Priority.ALERT)
+        return None if sent is None else f"{sent.chat_id}:{sent.message_id}"
+
+    async def edit_alert(self, ref: str, text: str) -> None:
+        """Replace an alert's text (its buttons go with it)."""
+        chat, _, message_id = ref.partition(":")
+        await self._quietly(self.app.bot.edit_message_text(text, chat_id=int(chat), message_id=int(message_id)))
+
+    async def send_to_resident(self, reply_to: str, text: str) -> bool:
+        """A message about their case to a resident (reply_to: the chat id), at alert priority."""
+        for piece in split_text(text, MAX_TEXT):
+            if await self._deliver_now(int(reply_to), Outgoing(piece), Priority.ALERT) is None:
+                return False
+        return True
+
+    async def _deliver_now(self, chat_id: int, item: Outgoing, priority: Priority):
+        """Queue and wait for delivery; None if it failed or was dropped (the Outbox logs failures)."""
+        future = self.outbox.put(chat_id, item, priority)
+        await asyncio.wait([future])
+        return None if future.cancelled() or future.exception() is not None else future.result()
 
     async def _send(self, chat_id: int, item: Outgoing):
         sent = await deliver(self.app.bot, chat_id, item)

@@ -31,7 +31,7 @@ from aiohttp import web
 
 from bot import content
 from bot.channels.messaging import ExpiringMap, TurnLocks, split_text, subscription_change
-from bot.channels.zalo_api import TOKEN_EXPIRED, ZaloClient, ZaloError
+from bot.channels.zalo_api import TokenError, ZaloClient, ZaloError
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited
 from bot.outbound import Outbox, Priority, TemporaryFailure
@@ -77,8 +77,10 @@ class ZaloText:
 def _reason(error: BaseException) -> str:
     if isinstance(error, Undeliverable):
         return error.reason
+    if isinstance(error, TokenError):
+        return "token"
     if isinstance(error, ZaloError):
-        return "token" if error.code == TOKEN_EXPIRED else f"error:{error.code}"
+        return f"error:{error.code}"
     if isinstance(error, (TemporaryFailure, asyncio.TimeoutError)):
         return "unreachable"
     return type(error).__name__
@@ -274,6 +276,21 @@ class ZaloChannel:
             for piece in split_text(text, MAX_TEXT):
                 self.outbox.put(sender, ZaloText(recipient, piece, window_ends), Priority.REPLY)
 
+    async def send_to_resident(self, reply_to: str, text: str) -> bool:
+        """A message about their case to a resident (reply_to: the Zalo user id), at alert
+        priority; only inside the resident's 48-hour window (else counted as undelivered)."""
+        sender = self.core.sender_of(Message(CHANNEL, reply_to))
+        closes = delivery.window_closes_at(sender)
+        if closes is None or closes.timestamp() <= time.time():
+            self._undelivered(sender, None, Undeliverable("window_closed"))
+            return False
+        futures = [
+            self.outbox.put(sender, ZaloText({"user_id": reply_to}, piece, closes.timestamp()), Priority.ALERT)
+            for piece in split_text(text, MAX_TEXT)
+        ]
+        await asyncio.wait(futures)
+        return all(not f.cancelled() and f.exception() is None for f in futures)
+
     async def _send(self, sender: str, item: ZaloText) -> str:
         if time.time() > item.window_ends:
             raise Undeliverable("window_closed")
@@ -284,7 +301,7 @@ class ZaloChannel:
         self.sent_in_window[sender] = sent + 1
         return message_id
 
-    def _undelivered(self, _sender: str, _item: ZaloText, error: BaseException) -> None:
+    def _undelivered(self, _sender: str, _item: ZaloText | None, error: BaseException) -> None:
         reason = _reason(error)
         today = delivery.record_undelivered(CHANNEL, reason)
         log.warning("zalo: message not delivered: reason=%s (%d today)", reason, today)
@@ -306,7 +323,7 @@ async def check(settings: Settings) -> tuple[bool, list[str]]:
     except ZaloError as error:
         ok = False
         lines.append(f"Zalo refused: error {error.code} {error.message}".rstrip())
-        if error.code == TOKEN_EXPIRED or "refresh" in error.message:
+        if isinstance(error, TokenError):
             lines.append("re-authorise the Official Account and set ZALO_ACCESS_TOKEN and ZALO_REFRESH_TOKEN again")
     except TemporaryFailure as error:
         ok = False

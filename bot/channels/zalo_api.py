@@ -33,6 +33,10 @@ class ZaloError(Exception):
         self.message = message
 
 
+class TokenError(ZaloError):
+    """No working access token: the refresh was refused, or the new token was refused too."""
+
+
 class ZaloClient:
     def __init__(self, settings: Settings, timeout: float = 10.0):
         self.api = settings.zalo_api_base_url
@@ -75,6 +79,8 @@ class ZaloClient:
             current = await self.refresh(current.version)
             data = await self._request(method, path, current.access_token, **kwargs)
         code = data.get("error", 0)
+        if code == TOKEN_EXPIRED:
+            raise TokenError(TOKEN_EXPIRED, str(data.get("message", "")))
         if code != 0:
             raise ZaloError(int(code), str(data.get("message", "")))
         return data
@@ -110,7 +116,7 @@ class ZaloClient:
                     self.tokens = stored
                     return stored
                 if time.monotonic() > deadline:
-                    raise ZaloError(TOKEN_EXPIRED, "another process did not finish refreshing the token")
+                    raise TokenError(TOKEN_EXPIRED, "another process did not finish refreshing the token")
             try:
                 access, refresh, expires_in = await self._refresh_request(stored.refresh_token)
             except BaseException:
@@ -142,6 +148,6 @@ class ZaloClient:
             code = data.get("error", TOKEN_EXPIRED)
             reason = data.get("error_name") or data.get("message") or "no tokens in the answer"
             log.error("zalo: token refresh refused (%s %s)", code, reason)
-            raise ZaloError(int(code) if str(code).lstrip("-").isdigit() else TOKEN_EXPIRED, f"refresh refused: {reason}")
+            raise TokenError(int(code) if str(code).lstrip("-").isdigit() else TOKEN_EXPIRED, f"refresh refused: {reason}")
         expires_in = str(data.get("expires_in", "")).strip()
         return str(data["access_token"]), str(data["refresh_token"]), int(expires_in) if expires_in.isdigit() else None

@@ -19,12 +19,15 @@ from bot import content
 from bot.conversation import safety
 from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 from bot.nlu.normalize import fold, nfc
+from bot.services.escalation import Escalation
 from bot.storage import residents
 from bot.storage.crypto import pseudonym
 
 log = logging.getLogger(__name__)
 
 SAFE_WORDS = frozenset({"thoat", "thoat nhanh", "/thoat", "stop"})
+END_RELAY = frozenset({"ket thuc", "/ketthuc", "ketthuc"})
+URGENT_SIGNALS = {"urgent": "danger_to_life", "self_harm": "self_harm"}
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,10 @@ def _ask_danger() -> dict:
 
 
 class ConversationCore:
-    def __init__(self, rasa: RasaClient, rate_per_minute: int):
+    def __init__(self, rasa: RasaClient, rate_per_minute: int, escalation: Escalation | None = None):
         self.rasa = rasa
         self.flood = FloodGuard(rate_per_minute)
+        self.escalation = escalation
 
     def sender_of(self, message: Message) -> str:
         return pseudonym(message.channel, message.platform_id)
@@ -99,6 +103,9 @@ class ConversationCore:
             residents.forget(sender)
             log.info("safe word channel=%s", message.channel)
             return Reply([_bot_message(content.text("safe_word_reply"))], erased=True)
+
+        if text is not None and self.escalation and fold(text) in END_RELAY and self.escalation.end_relay(sender):
+            return Reply([_bot_message(content.text("relay_ended"))])
 
         assessment = safety.assess(text) if text else safety.NONE
         started = time.monotonic()
@@ -114,12 +121,14 @@ class ConversationCore:
             if assessment.urgent:
                 shown.append(_bot_message(content.text("degraded")))
             signals.add("urgent" if assessment.urgent else "degraded")
-        elif assessment.urgent and "urgent" not in signals:
+        elif assessment.urgent and not signals & URGENT_SIGNALS.keys():
             shown.insert(0, _bot_message(content.text("emergency")))
-        if assessment.level == "ask" and not signals & {"urgent", "asked_safety"}:
+        if assessment.level == "ask" and not signals & {*URGENT_SIGNALS, "asked_safety"}:
             shown.append(_ask_danger())
 
         reply = Reply(shown, signals=frozenset(signals))
+        if self.escalation:
+            await self._escalate(message, sender, text, assessment, signals, reply)
         if "erase" in signals:
             residents.forget(sender)
             reply.erased = True
@@ -132,6 +141,33 @@ class ConversationCore:
             (time.monotonic() - started) * 1000,
         )
         return reply
+
+    async def _escalate(self, message, sender, text, assessment, signals, reply: Reply) -> None:
+        """Open or join a case when the message is urgent; keep an open case informed."""
+        escalation = self.escalation
+        category = assessment.category if assessment.urgent else next(
+            (URGENT_SIGNALS[s] for s in URGENT_SIGNALS if s in signals), None)
+        if category:
+            report = await escalation.report(
+                sender=sender, channel=message.channel, category=category,
+                reply_to=message.platform_id, text=text,
+            )
+            reply.escalation = report.as_json()
+            if report.created:
+                key = "escalation_alerting" if report.reachable else "escalation_unreached"
+                reply.messages.insert(1 if reply.messages else 0, _bot_message(content.text(key)))
+                return
+        else:
+            case = escalation.open_case(sender)
+            if case is None:
+                return
+            reply.escalation = {"case_id": case.id, "status": case.status}
+            escalation.note_place(sender, text=text, location=message.location)
+        if text:
+            await escalation.resident_message(sender, text)
+        if message.channel == "web":
+            for note in reversed(escalation.pending_for_web(sender)):
+                reply.messages.insert(0, _bot_message(note))
 
     def forget(self, channel: str, platform_id: str) -> bool:
         """Erase-my-data: everything stored about this resident."""

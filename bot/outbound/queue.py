@@ -104,6 +104,7 @@ class Outbox:
         self._in_flight = 0
         self._wakeup = asyncio.Event()
         self._runner: asyncio.Task | None = None
+        self._closing = False
         self._tasks: set[asyncio.Task] = set()
         self._last_sweep = 0.0
         self.sent = self.failed = self.retried = 0
@@ -119,8 +120,9 @@ class Outbox:
         deadline = time.monotonic() + drain
         while (self.pending or self._in_flight) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+        self._closing = True
+        self._wakeup.set()
         if self._runner is not None:
-            self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
         for task in list(self._tasks):
@@ -165,16 +167,16 @@ class Outbox:
     # ------------------------------------------------------------------ dispatching
 
     async def _run(self) -> None:
-        while True:
+        loop = asyncio.get_running_loop()
+        while not self._closing:
             self._wakeup.clear()
             delay = self._dispatch(time.monotonic())
-            if delay is None:
+            timer = None if delay is None else loop.call_later(delay, self._wakeup.set)
+            try:
                 await self._wakeup.wait()
-            else:
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
-                except asyncio.TimeoutError:
-                    pass
+            finally:
+                if timer is not None:
+                    timer.cancel()
 
     def _dispatch(self, now: float) -> float | None:
         """Start every send allowed now; return how long until something may change."""

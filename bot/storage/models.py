@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -41,18 +42,29 @@ class Conversation(Base):
 
 
 class Case(Base):
-    """An escalation case (filled by the escalation service); no resident identity."""
+    """An escalation episode of one pseudonymous resident. `reply_to` (the channel's id
+    for the resident, needed for the relay) and `excerpt` (only with consent) are sealed."""
 
     __tablename__ = "cases"
 
     id = Column(String(16), primary_key=True)
     sender = Column(String(64), nullable=False, index=True)
-    status = Column(String(16), nullable=False, default="open")
+    status = Column(String(16), nullable=False, default="open")  # alerting | acknowledged | unreached | closed
     severity = Column(String(16), nullable=False)
     category = Column(String(32), nullable=False)
     channel = Column(String(16), nullable=False)
-    ward = Column(String(64))
+    ward = Column(String(64))  # the current unit, when known
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    rung = Column(Integer, nullable=False, default=0)
+    assigned_officer_id = Column(Integer, ForeignKey("officers.id", ondelete="SET NULL"))
+    reply_to = Column(LargeBinary)
+    excerpt = Column(LargeBinary)
+    relay = Column(Boolean, nullable=False, default=False)
+    acknowledged_at = Column(DateTime(timezone=True))
+    closed_at = Column(DateTime(timezone=True))
+    outcome = Column(String(32))
+    note = Column(LargeBinary)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class Place(Base):
@@ -153,3 +165,64 @@ class Undelivered(Base):
     reason = Column(String(32), primary_key=True)
     day = Column(Date, primary_key=True)
     count = Column(Integer, nullable=False, default=0)
+
+
+class Officer(Base):
+    """An on-duty responder. The Telegram user id is only a keyed hash (for recognising
+    commands); the chat id needed to send alerts is sealed."""
+
+    __tablename__ = "officers"
+
+    id = Column(Integer, primary_key=True)
+    display_name = Column(String(100), nullable=False)
+    agency = Column(String(32), nullable=False)
+    role = Column(String(16), nullable=False)  # officer | backup | duty_desk | coordinator
+    units = Column(String(300), nullable=False, default="*")  # ';'-separated current units, or "*"
+    telegram_key = Column(String(64), unique=True)
+    telegram_chat = Column(LargeBinary)
+    token_hash = Column(String(64), unique=True)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Shift(Base):
+    """A duty period: weekly (`weekday` 0=Mon) or on one `day` (an override for that day;
+    `off` marks a day off). Times are Asia/Ho_Chi_Minh "HH:MM"; end < start crosses midnight."""
+
+    __tablename__ = "shifts"
+
+    id = Column(Integer, primary_key=True)
+    officer_id = Column(Integer, ForeignKey("officers.id", ondelete="CASCADE"), nullable=False, index=True)
+    weekday = Column(Integer)
+    day = Column(Date)
+    start = Column(String(5), nullable=False, default="00:00")
+    end = Column(String(5), nullable=False, default="24:00")
+    off = Column(Boolean, nullable=False, default=False)
+
+
+class CaseEvent(Base):
+    """Every step of a case with its time: opened, joined, alert_sent, alert_failed,
+    escalated, acknowledged, passed, relay_in, relay_out, relay_ended, unreached, closed."""
+
+    __tablename__ = "case_events"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(String(16), ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    kind = Column(String(32), nullable=False)
+    officer_id = Column(Integer)
+    rung = Column(Integer)
+    ref = Column(LargeBinary)  # sealed channel message reference of an alert (to edit it later)
+
+
+class AuditLog(Base):
+    """Append-only: who read or changed which case. Updates and deletes are refused by
+    database triggers (migration 0004)."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(32), nullable=False)
+    case_id = Column(String(16))

@@ -1,0 +1,379 @@
+"""Escalation: an urgent message opens (or joins) a case, the on-duty officers are alerted,
+and the alert climbs a ladder until someone acknowledges it.
+
+Rungs follow `roster.ROLES`: on-duty officers covering the unit (or area-wide) → backups →
+the agency duty desk → the coordinator. A rung with nobody reachable is skipped at once;
+otherwise, with no acknowledgement within `ack_timeout`, a timer in the persistent
+APScheduler job store starts the next rung. Timers survive restarts; each step is guarded
+by a conditional update on the case's rung, so a timer that fires twice acts once.
+Nobody reachable at all: the resident is told plainly to call 113, and every coordinator
+is alerted whatever the roster says. Alerts carry no resident identity.
+
+Channels deliver through an `AlertSender` (Telegram in production, a fake in tests); a
+service never imports a channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+
+from bot import content
+from bot.services import roster
+from bot.services.gazetteer import gazetteer
+from bot.storage.crypto import Sealer
+from bot.storage.db import session_scope
+from bot.storage.models import AuditLog, Case, CaseEvent, Officer, utcnow
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = {  # safety-net / intent category → (case category, severity)
+    "danger_to_life": ("danger_to_life", "critical"),
+    "trafficking": ("danger_to_life", "critical"),
+    "child": ("child", "critical"),
+    "self_harm": ("self_harm", "critical"),
+    "sexual_violence": ("sexual_violence", "high"),
+}
+CATEGORY_VI = {
+    "danger_to_life": "Nguy hiểm đến tính mạng",
+    "sexual_violence": "Bạo lực tình dục",
+    "child": "Trẻ em gặp nguy hiểm",
+    "self_harm": "Nguy cơ tự hại",
+    "other": "Khác",
+}
+OUTCOMES = (
+    "referred_police", "referred_health", "referred_legal_aid", "referred_shelter",
+    "counselled", "unreachable", "false_alarm",
+)
+OPEN = ("alerting", "acknowledged", "unreached")
+
+
+class AlertSender(Protocol):
+    async def send_alert(self, chat: str, text: str, buttons: list[tuple[str, str]]) -> str | None:
+        """Deliver an officer alert (highest priority); returns a message reference or None."""
+
+    async def edit_alert(self, ref: str, text: str) -> None:
+        """Replace an alert's text and remove its buttons (the case was taken)."""
+
+    async def send_to_resident(self, channel: str, reply_to: str, text: str) -> bool:
+        """A message from the officer (or the service) to the resident; False if undeliverable."""
+
+
+@dataclass(frozen=True)
+class Report:
+    case_id: str
+    status: str
+    created: bool
+    reachable: bool  # someone can be alerted now
+
+    def as_json(self) -> dict:
+        return {"case_id": self.case_id, "status": self.status}
+
+
+def _sealer() -> Sealer:
+    return Sealer("case")
+
+
+def audit(actor: str, action: str, case_id: str | None = None) -> None:
+    with session_scope() as session:
+        session.add(AuditLog(actor=actor, action=action, case_id=case_id))
+
+
+def _event(session, case_id: str, kind: str, officer_id: int | None = None, rung: int | None = None,
+           ref: bytes | None = None) -> None:
+    session.add(CaseEvent(case_id=case_id, kind=kind, officer_id=officer_id, rung=rung, ref=ref))
+
+
+class Escalation:
+    def __init__(
+        self,
+        sender: AlertSender | None,
+        ack_timeout: timedelta,
+        schedule: Callable[[str, int, datetime], None],
+        now: Callable[[], datetime] = utcnow,
+    ):
+        self.sender = sender
+        self.ack_timeout = ack_timeout
+        self.schedule = schedule  # schedule(case_id, rung, run_at): start that rung at run_at
+        self.now = now
+        self.outbox: dict[str, list[str]] = {}  # web residents: officer messages shown on the next turn
+        self._tasks: set[asyncio.Task] = set()
+
+    # ---------------------------------------------------------------- resident side
+    def open_case(self, sender: str) -> Case | None:
+        with session_scope() as session:
+            return session.scalar(
+                select(Case).where(Case.sender == sender, Case.status.in_(OPEN)).order_by(Case.created_at.desc())
+            )
+
+    async def report(self, *, sender: str, channel: str, category: str, reply_to: str,
+                     text: str | None = None) -> Report:
+        """Open a case for this episode (or join the open one) and start alerting."""
+        case_category, severity = CATEGORIES.get(category, ("other", "high"))
+        unit = self._unit_in(text)
+        existing = self.open_case(sender)
+        if existing is not None:
+            with session_scope() as session:
+                case = session.get(Case, existing.id)
+                _event(session, case.id, "joined")
+                if unit and not case.ward:
+                    case.ward = unit
+                case.updated_at = self.now()
+            return Report(existing.id, existing.status, False, existing.status != "unreached")
+        case_id = secrets.token_hex(4).upper()
+        with session_scope() as session:
+            session.add(Case(
+                id=case_id, sender=sender, status="alerting", severity=severity, category=case_category,
+                channel=channel, ward=unit, created_at=self.now(), updated_at=self.now(), rung=-1,
+                reply_to=_sealer().seal(reply_to.encode()),
+            ))
+            _event(session, case_id, "opened")
+        reachable = any(self._recipients(rung, unit) for rung in range(len(roster.ROLES)))
+        if not reachable:  # the caller tells the resident to call 113 in this very reply
+            with session_scope() as session:
+                _event(session, case_id, "resident_told_unreached")
+        self._spawn(self.ladder_step(case_id, 0))
+        log.info("case opened category=%s severity=%s reachable=%s", case_category, severity, reachable)
+        return Report(case_id, "alerting" if reachable else "unreached", True, reachable)
+
+    def note_place(self, sender: str, text: str | None = None, location: tuple[float, float] | None = None) -> None:
+        """A place the resident gives during an open case makes the next alerts more useful."""
+        unit = self._unit_in(text) if text else self._unit_near(location) if location else None
+        if not unit:
+            return
+        with session_scope() as session:
+            case = session.scalar(select(Case).where(Case.sender == sender, Case.status.in_(OPEN)))
+            if case is not None and case.ward != unit:
+                case.ward = unit
+                _event(session, case.id, "unit_known")
+
+    def pending_for_web(self, sender: str) -> list[str]:
+        return self.outbox.pop(sender, [])
+
+    async def resident_message(self, sender: str, text: str) -> bool:
+        """While an officer holds the case with the relay on, they see the resident's messages."""
+        with session_scope() as session:
+            case = session.scalar(select(Case).where(
+                Case.sender == sender, Case.status == "acknowledged", Case.relay.is_(True)))
+            if case is None:
+                return False
+            officer = session.get(Officer, case.assigned_officer_id)
+            _event(session, case.id, "relay_in", officer_id=officer.id if officer else None)
+            chat = roster._sealer().open(officer.telegram_chat).decode() if officer and officer.telegram_chat else None
+            case_id = case.id
+        if chat and self.sender:
+            await self.sender.send_alert(chat, f"Ca {case_id} — người dân nhắn:\n{text}", [])
+        return True
+
+    def end_relay(self, sender: str) -> bool:
+        with session_scope() as session:
+            case = session.scalar(select(Case).where(Case.sender == sender, Case.relay.is_(True)))
+            if case is None:
+                return False
+            case.relay = False
+            _event(session, case.id, "relay_ended")
+            return True
+
+    # ---------------------------------------------------------------- the ladder
+    def _recipients(self, rung: int, unit: str | None) -> list[roster.OnDuty]:
+        """Who is alerted at a rung: those on duty covering the unit (or area-wide); when
+        nobody covers it, or the unit is unknown, everyone on duty at that rung."""
+        role = roster.ROLES[rung]
+        people = [o for o in roster.on_duty(self.now()) if o.role == role and o.chat]
+        return [o for o in people if o.covers(unit)] or people
+
+    async def ladder_step(self, case_id: str, rung: int) -> None:
+        """Alert rung `rung` (skipping empty rungs); idempotent per (case, rung)."""
+        while rung < len(roster.ROLES):
+            with session_scope() as session:
+                claimed = session.execute(
+                    update(Case).where(Case.id == case_id, Case.rung == rung - 1, Case.status == "alerting")
+                    .values(rung=rung, updated_at=self.now())
+                ).rowcount
+                case = session.get(Case, case_id)
+                if not claimed:
+                    return
+                unit, category, severity, created = case.ward, case.category, case.severity, case.created_at
+                if rung > 0:
+                    _event(session, case_id, "escalated", rung=rung)
+            recipients = self._recipients(rung, unit)
+            if not recipients:
+                rung += 1
+                continue
+            text = self._alert_text(case_id, category, severity, unit, created, rung)
+            buttons = [("Nhận xử lý", f"ack:{case_id}"), ("Chuyển người khác", f"pass:{case_id}")]
+            delivered = await self._send_alerts(case_id, rung, recipients, text, buttons)
+            if delivered:
+                self.schedule(case_id, rung + 1, self.now() + self.ack_timeout)
+                return
+            rung += 1
+        await self._unreached(case_id)
+
+    async def _send_alerts(self, case_id, rung, recipients, text, buttons) -> int:
+        delivered = 0
+        for officer in recipients:
+            ref = await self.sender.send_alert(officer.chat, text, buttons) if self.sender else None
+            with session_scope() as session:
+                _event(session, case_id, "alert_sent" if ref else "alert_failed", officer.id, rung,
+                       _sealer().seal(ref.encode()) if ref else None)
+            delivered += bool(ref)
+        return delivered
+
+    async def _unreached(self, case_id: str) -> None:
+        with session_scope() as session:
+            case = session.get(Case, case_id)
+            if case is None or case.status != "alerting":
+                return
+            case.status, case.updated_at = "unreached", self.now()
+            _event(session, case_id, "unreached")
+            channel, reply_to, sender = case.channel, _sealer().open(case.reply_to).decode(), case.sender
+            category, severity, unit, created = case.category, case.severity, case.ward, case.created_at
+            told = session.scalar(select(CaseEvent.id).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == "resident_told_unreached"))
+            if not told:
+                _event(session, case_id, "resident_told_unreached")
+        log.warning("case %s: nobody on duty acknowledged; resident told to call 113", case_id)
+        if not told:
+            await self._to_resident(sender, channel, reply_to, content.text("escalation_unreached"))
+        coordinators = [o for o in self._all_coordinators() if o.chat]
+        text = self._alert_text(case_id, category, severity, unit, created, len(roster.ROLES)) + \
+            "\n\nKHÔNG AI NHẬN CA: người dân đã được khuyên gọi 113."
+        await self._send_alerts(case_id, len(roster.ROLES), coordinators,
+                                text, [("Nhận xử lý", f"ack:{case_id}")])
+
+    def _all_coordinators(self) -> list[roster.OnDuty]:
+        sealer = roster._sealer()
+        with session_scope() as session:
+            rows = session.scalars(select(Officer).where(Officer.role == "coordinator", Officer.active.is_(True)))
+            return [roster.OnDuty(o.id, o.display_name, o.agency, o.role, tuple(o.units.split(";")),
+                                  sealer.open(o.telegram_chat).decode() if o.telegram_chat else None) for o in rows]
+
+    # ---------------------------------------------------------------- officer side
+    async def acknowledge(self, case_id: str, officer_id: int) -> str:
+        """'assigned', 'taken' (someone else was first) or 'closed'."""
+        with session_scope() as session:
+            claimed = session.execute(
+                update(Case).where(Case.id == case_id, Case.status.in_(("alerting", "unreached")))
+                .values(status="acknowledged", assigned_officer_id=officer_id, acknowledged_at=self.now(),
+                        relay=True, updated_at=self.now())
+            ).rowcount
+            case = session.get(Case, case_id)
+            if case is None:
+                return "closed"
+            if not claimed:
+                return "taken" if case.status == "acknowledged" else "closed"
+            _event(session, case_id, "acknowledged", officer_id=officer_id)
+            officer = session.get(Officer, officer_id)
+            name = officer.display_name if officer else "cán bộ"
+            refs = session.execute(
+                select(CaseEvent.ref, CaseEvent.officer_id).where(
+                    CaseEvent.case_id == case_id, CaseEvent.kind == "alert_sent")
+            ).all()
+            channel, reply_to, sender = case.channel, _sealer().open(case.reply_to).decode(), case.sender
+        audit(f"officer:{officer_id}", "acknowledge", case_id)
+        if self.sender:
+            for ref, other in refs:
+                if other != officer_id and ref:
+                    await self.sender.edit_alert(_sealer().open(ref).decode(), f"Ca {case_id} đã được {name} nhận xử lý.")
+        await self._to_resident(sender, channel, reply_to, content.text("escalation_acknowledged"))
+        return "assigned"
+
+    async def pass_on(self, case_id: str, officer_id: int) -> bool:
+        """"Chuyển người khác": move to the next rung now."""
+        with session_scope() as session:
+            case = session.get(Case, case_id)
+            if case is None or case.status != "alerting":
+                return False
+            _event(session, case_id, "passed", officer_id=officer_id, rung=case.rung)
+            rung = case.rung
+        audit(f"officer:{officer_id}", "pass", case_id)
+        await self.ladder_step(case_id, rung + 1)
+        return True
+
+    async def relay_to_resident(self, case_id: str, officer_id: int, text: str) -> bool:
+        with session_scope() as session:
+            case = session.get(Case, case_id)
+            if case is None or case.assigned_officer_id != officer_id or not case.relay or case.status != "acknowledged":
+                return False
+            _event(session, case_id, "relay_out", officer_id=officer_id)
+            channel, reply_to, sender = case.channel, _sealer().open(case.reply_to).decode(), case.sender
+        return await self._to_resident(sender, channel, reply_to, f"Cán bộ trực: {text}")
+
+    def close(self, case_id: str, actor: str, outcome: str, note: str | None = None) -> bool:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        with session_scope() as session:
+            case = session.get(Case, case_id)
+            if case is None or case.status == "closed":
+                return False
+            case.status, case.outcome, case.relay = "closed", outcome, False
+            case.closed_at = case.updated_at = self.now()
+            case.note = _sealer().seal(note.encode()) if note else None
+            _event(session, case_id, "closed")
+        audit(actor, "close", case_id)
+        return True
+
+    # ---------------------------------------------------------------- helpers
+    async def _to_resident(self, sender: str, channel: str, reply_to: str, text: str) -> bool:
+        if channel == "web":
+            self.outbox.setdefault(sender, []).append(text)
+            return True
+        return bool(self.sender and await self.sender.send_to_resident(channel, reply_to, text))
+
+    def _spawn(self, coroutine: Awaitable) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for alerts started by `report` (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    @staticmethod
+    def _unit_in(text: str | None) -> str | None:
+        found = gazetteer().find(text) if text else []
+        return found[0].unit.name if found else None
+
+    @staticmethod
+    def _unit_near(location: tuple[float, float], max_km: float = 15.0) -> str | None:
+        from bot.services.directory import haversine_km
+
+        lat, lon = location
+        best = min(gazetteer().units, key=lambda u: haversine_km(lat, lon, u.lat, u.lon))
+        return best.name if haversine_km(lat, lon, best.lat, best.lon) <= max_km else None
+
+    def _alert_text(self, case_id, category, severity, unit, created, rung) -> str:
+        local = created.astimezone(roster.HUE) if created.tzinfo else created
+        lines = [
+            f"🚨 CA KHẨN CẤP {case_id}",
+            f"Loại: {CATEGORY_VI.get(category, category)} — mức {severity}",
+            f"Địa bàn: {unit or 'chưa rõ'}",
+            f"Lúc: {local:%H:%M %d/%m/%Y}",
+        ]
+        if rung > 0:
+            lines.append(f"Chuyển lên bậc {rung + 1}: người trực trước chưa nhận ca.")
+        lines.append("Không có thông tin định danh người dân. Bấm «Nhận xử lý» để nhận ca và nhắn cho người dân qua trợ lý.")
+        return "\n".join(lines)
+
+
+_service: Escalation | None = None
+
+
+def install(service: Escalation | None) -> None:
+    """The gateway's instance, used by persisted timer jobs (which can only name a function)."""
+    global _service
+    _service = service
+
+
+async def ladder_job(case_id: str, rung: int) -> None:
+    """APScheduler job target: start rung `rung` of a case (no-op if acknowledged meanwhile)."""
+    if _service is not None:
+        await _service.ladder_step(case_id, rung)

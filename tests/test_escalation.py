@@ -1,0 +1,194 @@
+"""Roster and escalation ladder, on SQLite and PostgreSQL, with a recording alert sender."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.services import escalation as escalation_module
+from bot.services import roster
+from bot.services.escalation import Escalation
+from bot.storage.db import session_scope
+from bot.storage.models import AuditLog, Case, CaseEvent
+
+HUE = roster.HUE
+
+
+class RecordingSender:
+    def __init__(self, fail_chats: set[str] = frozenset()):
+        self.alerts: list[tuple[str, str, list]] = []
+        self.edits: list[tuple[str, str]] = []
+        self.to_residents: list[tuple[str, str, str]] = []
+        self.fail_chats = fail_chats
+
+    async def send_alert(self, chat, text, buttons):
+        if chat in self.fail_chats:
+            return None
+        self.alerts.append((chat, text, buttons))
+        return f"{chat}:{len(self.alerts)}"
+
+    async def edit_alert(self, ref, text):
+        self.edits.append((ref, text))
+
+    async def send_to_resident(self, channel, reply_to, text):
+        self.to_residents.append((channel, reply_to, text))
+        return True
+
+
+class Clock:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def make(db_url, at=datetime(2026, 12, 1, 10, 0, tzinfo=HUE), fail=frozenset()):
+    timers: list[tuple[str, int, datetime]] = []
+    sender = RecordingSender(fail)
+    service = Escalation(sender, timedelta(minutes=3), lambda c, r, when: timers.append((c, r, when)), Clock(at))
+    return service, sender, timers
+
+
+@pytest.fixture
+def staff(db_url):
+    """A day officer for Hương Trà, a night officer area-wide, a backup, a desk, a coordinator."""
+    ids = {}
+    ids["day"], _ = roster.add_officer("Cán bộ A", "police", "officer", "Tứ Hạ", telegram_id="1001")
+    ids["night"], _ = roster.add_officer("Cán bộ B", "social_affairs", "officer", "*", telegram_id="1002")
+    ids["backup"], _ = roster.add_officer("Cán bộ C", "womens_union", "backup", "*", telegram_id="1003")
+    ids["desk"], _ = roster.add_officer("Trực ban", "police", "duty_desk", "*", telegram_id="1004")
+    ids["coord"], _ = roster.add_officer("Điều phối", "coordination", "coordinator", "*", telegram_id="1005")
+    return ids
+
+
+def write_roster(tmp_path, rows: str) -> str:
+    path = tmp_path / "roster.csv"
+    path.write_text("officer_id,weekday,date,start,end,off\n" + rows, encoding="utf-8")
+    return str(path)
+
+
+def test_weekly_shifts_overrides_and_midnight(staff, tmp_path):
+    day, night, backup = staff["day"], staff["night"], staff["backup"]
+    rows = "".join(f"{day},{d},,07:00,19:00,\n" for d in ("Mon", "Tue", "Wed", "Thu", "Fri"))
+    rows += "".join(f"{night},{d},,19:00,07:00,\n" for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+    rows += f"{backup},,2026-12-01,08:00,12:00,\n{day},,2026-12-02,,,true\n"
+    assert roster.import_roster(write_roster(tmp_path, rows)) == 14
+    names = lambda at: [o.display_name for o in roster.on_duty(roster.parse_local(at))]  # noqa: E731
+    assert names("2026-12-01 10:00") == ["Cán bộ A", "Cán bộ C", "Trực ban", "Điều phối"]  # Tuesday
+    assert names("2026-12-01 23:30") == ["Cán bộ B", "Trực ban", "Điều phối"]
+    assert names("2026-12-02 06:59") == ["Cán bộ B", "Trực ban", "Điều phối"]  # Monday's night shift crosses midnight
+    assert "Cán bộ A" not in names("2026-12-02 10:00")  # day off override
+    assert "Cán bộ A" in names("2026-12-03 10:00")
+
+
+def test_roster_import_reports_every_bad_line_and_writes_nothing(staff, tmp_path):
+    bad = write_roster(tmp_path, f"{staff['day']},Mon,,07:00,19:00,\n999,Mon,,07:00,19:00,\n{staff['day']},Xyz,,7h,19:00,\n")
+    with pytest.raises(roster.RosterError) as error:
+        roster.import_roster(bad)
+    assert "line 3" in str(error.value) and "line 4" in str(error.value)
+    assert [o.display_name for o in roster.on_duty(roster.parse_local("2026-11-30 10:00"))] == ["Trực ban", "Điều phối"]
+
+
+def test_officer_ids_are_not_stored_in_plaintext(staff, db_url):
+    with session_scope() as session:
+        dump = " ".join(str(r) for r in session.execute(text("SELECT * FROM officers")).all())
+    assert "1001" not in dump and "1005" not in dump
+    assert roster.officer_by_telegram("1001").display_name == "Cán bộ A"
+    assert roster.officer_by_telegram("9999") is None
+
+
+async def test_an_urgent_report_alerts_the_on_duty_officer_for_the_unit(staff, tmp_path):
+    roster.import_roster(write_roster(tmp_path, f"{staff['day']},Tue,,07:00,19:00,\n{staff['night']},Tue,,19:00,07:00,\n"))
+    service, sender, timers = make(None)
+    report = await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc",
+                                  text="cứu tôi, tôi ở Tứ Hạ")
+    await service.drain()
+    assert report.created and report.reachable
+    assert [chat for chat, _, _ in sender.alerts] == ["1001"]
+    alert_text, buttons = sender.alerts[0][1], sender.alerts[0][2]
+    assert "Phường Hương Trà" in alert_text and "abc" not in alert_text and "cứu tôi" not in alert_text
+    assert [b[1] for b in buttons] == [f"ack:{report.case_id}", f"pass:{report.case_id}"]
+    assert timers == [(report.case_id, 1, service.now() + timedelta(minutes=3))]
+
+
+async def test_a_second_urgent_message_joins_the_open_case(staff):
+    service, sender, _ = make(None)
+    first = await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+    second = await service.report(sender="w-1", channel="web", category="self_harm", reply_to="abc")
+    await service.drain()
+    assert second.case_id == first.case_id and not second.created
+    with session_scope() as session:
+        assert session.scalar(select(Case).where(Case.sender == "w-1")).id == first.case_id
+        kinds = [e.kind for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == first.case_id))]
+    assert kinds.count("opened") == 1 and "joined" in kinds
+
+
+async def test_no_acknowledgement_climbs_the_ladder_once_per_rung(staff):
+    service, sender, timers = make(None)  # no shifts: only the desk and coordinator are reachable
+    await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+    await service.drain()
+    assert [chat for chat, _, _ in sender.alerts] == ["1004"]  # officer and backup rungs are empty
+    case_id, rung, _ = timers[-1]
+    await service.ladder_step(case_id, rung)
+    await service.ladder_step(case_id, rung)  # the same timer firing twice acts once
+    assert [chat for chat, _, _ in sender.alerts] == ["1004", "1005"]
+    assert "bậc 4" in sender.alerts[1][1]
+
+
+async def test_acknowledgement_assigns_the_case_and_stops_the_ladder(staff):
+    service, sender, timers = make(None)
+    report = await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+    await service.drain()
+    assert await service.acknowledge(report.case_id, staff["desk"]) == "assigned"
+    assert await service.acknowledge(report.case_id, staff["coord"]) == "taken"
+    await service.ladder_step(report.case_id, 3)
+    assert [chat for chat, _, _ in sender.alerts] == ["1004"]
+    assert service.pending_for_web("w-1") and service.pending_for_web("w-1") == []
+    with session_scope() as session:
+        case = session.get(Case, report.case_id)
+        assert case.status == "acknowledged" and case.assigned_officer_id == staff["desk"]
+        assert session.scalar(select(AuditLog.action).where(AuditLog.case_id == report.case_id)) == "acknowledge"
+
+
+async def test_nobody_reachable_tells_the_resident_to_call_113_and_alerts_coordinators(db_url):
+    roster.add_officer("Điều phối", "coordination", "coordinator", "*", telegram_id="1005")
+    service, sender, _ = make(None, fail={"1005"})
+    report = await service.report(sender="t-1", channel="telegram", category="child", reply_to="777")
+    await service.drain()
+    assert sender.to_residents and "113" in sender.to_residents[0][2]
+    assert sender.to_residents[0][:2] == ("telegram", "777")
+    with session_scope() as session:
+        assert session.get(Case, report.case_id).status == "unreached"
+
+
+async def test_relay_and_close_with_a_sealed_note(staff):
+    service, sender, _ = make(None)
+    report = await service.report(sender="t-9", channel="telegram", category="danger_to_life", reply_to="555")
+    await service.drain()
+    await service.acknowledge(report.case_id, staff["desk"])
+    assert await service.relay_to_resident(report.case_id, staff["desk"], "Chị ở đâu?")
+    assert sender.to_residents[-1] == ("telegram", "555", "Cán bộ trực: Chị ở đâu?")
+    assert not await service.relay_to_resident(report.case_id, staff["coord"], "không phải ca của tôi")
+    assert await service.resident_message("t-9", "em ở Hương Vân")
+    assert sender.alerts[-1][0] == "1004" and "em ở Hương Vân" in sender.alerts[-1][1]
+    assert service.end_relay("t-9")
+    assert not await service.resident_message("t-9", "còn đó không")
+    with pytest.raises(ValueError):
+        service.close(report.case_id, "officer:1", "whatever")
+    assert service.close(report.case_id, f"officer:{staff['desk']}", "referred_police", "Đã chuyển công an xã")
+    with session_scope() as session:
+        case = session.get(Case, report.case_id)
+        assert case.status == "closed" and b"chuy" not in case.note
+
+
+def test_audit_rows_cannot_be_edited_or_deleted(db_url):
+    escalation_module.audit("admin", "read", "X1")
+    for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"):
+            with session_scope() as session:
+                session.execute(text(statement))
+    with session_scope() as session:
+        assert session.scalar(select(AuditLog.actor)) == "admin"
