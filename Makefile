@@ -66,6 +66,8 @@ test: install train browser lint validate ## everything CI runs
 bench: install train ## latency/throughput benchmarks (prints figures)
 	$(BIN)/python -m bench.run
 	$(BIN)/python bench/bench_nearest.py
+	$(BIN)/python -m bench.bench_escalation
+	$(BIN)/python -m bench.bench_outbound
 
 clean: ## remove models, reports and runtime data (not the venv)
 	rm -rf models reports var/*.runtime.yml
