@@ -113,6 +113,15 @@ def routes(core: ConversationCore, demo: bool) -> list[web.RouteDef]:
         body = {"session_id": data["session_id"], "messages": reply.messages, "escalation": reply.escalation}
         return web.json_response(body, headers=NO_STORE)
 
+    async def updates(request: web.Request) -> web.Response:
+        try:
+            data = await _read_json(request)
+        except BadRequest as error:
+            return _error(error.status, error.message_key)
+        reply = core.updates("web", data["session_id"])
+        body = {"session_id": data["session_id"], "messages": reply.messages, "escalation": reply.escalation}
+        return web.json_response(body, headers=NO_STORE)
+
     async def forget(request: web.Request) -> web.Response:
         try:
             data = await _read_json(request)
@@ -126,5 +135,6 @@ def routes(core: ConversationCore, demo: bool) -> list[web.RouteDef]:
         web.get("/exit", exit_page),
         web.post("/api/chat", chat),
         web.post("/api/forget", forget),
+        web.post("/api/updates", updates),
         web.static("/static", STATIC),
     ]

@@ -169,6 +169,16 @@ class ConversationCore:
             for note in reversed(escalation.pending_for_web(sender)):
                 reply.messages.insert(0, _bot_message(note))
 
+    def updates(self, channel: str, platform_id: str) -> Reply:
+        """What reached a web resident since their last turn (an officer's relayed messages)
+        and the state of their case; the chat page polls this while a case is open."""
+        sender = pseudonym(channel, platform_id)
+        case = self.escalation.open_case(sender) if self.escalation else None
+        if case is None:
+            return Reply([])
+        notes = self.escalation.pending_for_web(sender)
+        return Reply([_bot_message(n) for n in notes], escalation={"case_id": case.id, "status": case.status})
+
     def forget(self, channel: str, platform_id: str) -> bool:
         """Erase-my-data: everything stored about this resident."""
         return residents.forget(pseudonym(channel, platform_id))

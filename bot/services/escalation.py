@@ -105,13 +105,24 @@ class Escalation:
         self.now = now
         self.outbox: dict[str, list[str]] = {}  # web residents: officer messages shown on the next turn
         self._tasks: set[asyncio.Task] = set()
+        self._open_senders: set[str] | None = None  # only this process opens cases
 
     # ---------------------------------------------------------------- resident side
     def open_case(self, sender: str) -> Case | None:
+        """The resident's open case. Most turns have none: a set of senders with open cases
+        (loaded once; this process is the only one that opens cases) avoids a query."""
+        if self._open_senders is None:
+            with session_scope() as session:
+                self._open_senders = set(session.scalars(select(Case.sender).where(Case.status.in_(OPEN))))
+        if sender not in self._open_senders:
+            return None
         with session_scope() as session:
-            return session.scalar(
+            case = session.scalar(
                 select(Case).where(Case.sender == sender, Case.status.in_(OPEN)).order_by(Case.created_at.desc())
             )
+        if case is None:
+            self._open_senders.discard(sender)
+        return case
 
     async def report(self, *, sender: str, channel: str, category: str, reply_to: str,
                      text: str | None = None) -> Report:
@@ -128,6 +139,8 @@ class Escalation:
                 case.updated_at = self.now()
             return Report(existing.id, existing.status, False, existing.status != "unreached")
         case_id = secrets.token_hex(4).upper()
+        if self._open_senders is not None:
+            self._open_senders.add(sender)
         with session_scope() as session:
             session.add(Case(
                 id=case_id, sender=sender, status="alerting", severity=severity, category=case_category,

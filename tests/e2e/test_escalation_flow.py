@@ -95,8 +95,12 @@ def test_ladder_restart_acknowledgement_and_relay(world):
                 "chat": {"id": BACKUP, "type": "private"}, "text": backup_alert["text"]}
     telegram.call(telegram.fake.push(telegram.fake.message_update(BACKUP, text="Chị đang ở đâu ạ?", reply_to_message=reply_to)))
     assert wait_for(lambda: any("Đã chuyển tin nhắn" in m["text"] for m in telegram.fake.sent if m["chat_id"] == BACKUP), 15)
+    status, body = stack.post("/api/updates", {"session_id": session})  # what the page polls
+    texts = [m["text"] for m in body["messages"]]
+    assert status == 200 and texts[0].startswith("Một cán bộ trực đã nhận") and texts[1:] == ["Cán bộ trực: Chị đang ở đâu ạ?"]
+    assert body["escalation"] == {"case_id": case_id, "status": "acknowledged"}
+    assert stack.post("/api/updates", {"session_id": session})[1]["messages"] == []
     status, body = stack.chat(session, text="em đang trốn ở nhà hàng xóm")
-    assert any(m["text"] == "Cán bộ trực: Chị đang ở đâu ạ?" for m in body["messages"])
     assert body["escalation"] == {"case_id": case_id, "status": "acknowledged"}
     assert wait_for(lambda: any("em đang trốn" in m["text"] for m in telegram.fake.sent if m["chat_id"] == BACKUP), 15)
 

@@ -374,13 +374,61 @@
     });
     if (!first) addNote(TEXT.empty);
     else scrollToShow(first, true);
-    var esc = data.escalation;
-    if (esc && typeof esc === "object" && typeof esc.status === "string" && esc.status.trim()) {
-      if (esc.status !== lastEscalationStatus) {
-        lastEscalationStatus = esc.status;
-        addNote(esc.status, "status");
-      }
+    showEscalation(data.escalation);
+  }
+
+  // The state of an escalation case, in Vietnamese; while a case is open the page asks the
+  // server every few seconds for an officer's messages.
+  var ESCALATION_TEXT = {
+    alerting: "Đang báo cho cán bộ trực. Nếu nguy hiểm, hãy gọi ngay 113.",
+    acknowledged: "Cán bộ trực đã nhận thông tin của bạn.",
+    unreached: "Chưa liên lạc được cán bộ trực. Hãy gọi ngay 113.",
+    closed: "Cán bộ trực đã kết thúc hỗ trợ.",
+  };
+  var POLL_MS = 5000;
+  var pollTimer = null;
+
+  function showEscalation(esc) {
+    var status = esc && typeof esc === "object" && typeof esc.status === "string" ? esc.status : null;
+    if (status && status !== lastEscalationStatus) {
+      lastEscalationStatus = status;
+      addNote(ESCALATION_TEXT[status] || status, "status");
     }
+    if (status && status !== "closed") startPolling();
+    else stopPolling();
+  }
+
+  function startPolling() {
+    if (pollTimer || exiting) return;
+    pollTimer = setInterval(pollUpdates, POLL_MS);
+  }
+
+  function stopPolling() {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function pollUpdates() {
+    if (busy || exiting || !sessionId) return;
+    fetch("/api/updates", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ session_id: sessionId }),
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+    })
+      .then(function (res) {
+        return res.ok ? res.json() : null;
+      })
+      .then(function (data) {
+        if (!data || exiting || !Array.isArray(data.messages)) return;
+        data.messages.forEach(function (m) {
+          addBot(m, "server");
+        });
+        showEscalation(data.escalation);
+      })
+      .catch(function () {});
   }
 
   /* ---------- actions ---------- */
@@ -483,6 +531,7 @@
       return;
     }
     exiting = true;
+    stopPolling();
     if (inflight) {
       try {
         inflight.abort();
@@ -507,6 +556,7 @@
     forgetOnServer(sessionId);
     clearOwnStorage();
     wipeScreen();
+    stopPolling();
     lastEscalationStatus = null;
     sessionId = newSessionId();
     storageSet(SESSION_KEY, sessionId);
