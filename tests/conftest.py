@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("GBVBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -54,3 +55,18 @@ def db_url(request, tmp_path, monkeypatch):
     yield url
     db.engine(url).dispose()
     _reset_caches()
+
+
+def database_dump(url: str) -> bytes:
+    """Every stored byte (SQLite file + WAL) or every row as text (PostgreSQL)."""
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        return b"".join(open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p))
+    engine = create_engine(url, future=True)
+    chunks = []
+    with engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT t::text FROM "{table}" t')):
+                chunks.append(row[0].encode())
+    engine.dispose()
+    return b"\n".join(chunks)

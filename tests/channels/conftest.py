@@ -7,16 +7,16 @@ import asyncio
 import dataclasses
 import io
 import logging
-import os
 from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import text
 
 from bot.config import settings
 from bot.gateway import CHANNELS, create_app
+from tests.conftest import database_dump  # noqa: F401  (re-exported for the channel tests)
 from tests.e2e.conftest import free_port
 from tests.fakes import telegram as tg
 from tests.fakes import zalo as zl
@@ -174,21 +174,6 @@ async def until(predicate, timeout: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
-
-
-def database_dump(url: str) -> bytes:
-    """Every stored byte (SQLite file + WAL) or every row as text (PostgreSQL)."""
-    if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        return b"".join(open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p))
-    engine = create_engine(url, future=True)
-    chunks = []
-    with engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            for row in conn.execute(text(f'SELECT t::text FROM "{table}" t')):
-                chunks.append(row[0].encode())
-    engine.dispose()
-    return b"\n".join(chunks)
 
 
 def table_rows(table: str) -> list:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 
+from tests.conftest import database_dump
 from tests.e2e.conftest import ADMIN_TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -116,25 +116,11 @@ def test_cases_api_needs_the_admin_token(stack):
     assert status == 200 and body.startswith("[")
 
 
-def _database_dump(url: str, var_dir) -> bytes:
-    if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        return b"".join(open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p))
-    engine = create_engine(url, future=True)
-    chunks = []
-    with engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            for row in conn.execute(text(f'SELECT t::text FROM "{table}" t')):
-                chunks.append(row[0].encode())
-    engine.dispose()
-    return b"\n".join(chunks)
-
-
 def test_database_holds_neither_message_text_nor_session_id(stack):
     session = "privacy-" + uuid.uuid4().hex[:12]
     marker = "Hoàng Thị Lan số 0912345678 bị chồng đánh"
     assert stack.chat(session, text=marker)[0] == 200
-    dump = _database_dump(stack.database_url, stack.var_dir)
+    dump = database_dump(stack.database_url)
     assert dump, "the database should not be empty after a conversation"
     for secret in (session, marker, "0912345678", "Hoàng Thị Lan"):
         assert secret.encode() not in dump
