@@ -81,3 +81,19 @@ def test_words_typed_with_marks_that_only_look_alarming_when_folded(text):
 def test_the_same_words_typed_without_marks_keep_the_alarming_reading():
     assert assess("em muon tu tu").urgent
     assert assess("tự vẫn cho xong").category == "self_harm"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Chồng em có lần còn bóp cổ em nhưng em không dám nói với ai",
+        "Chồng tôi từng cầm dao dọa giết tôi năm ngoái, giờ tôi vẫn sợ",
+        "chong toi da tung cam dao doa giet toi",
+    ],
+)
+def test_past_violence_asks_whether_the_danger_is_now(text):
+    assert assess(text).level == "ask", text
+
+
+def test_tung_typed_without_marks_is_not_taken_for_the_past():
+    assert assess("no doa tung anh roi dang cam dao").urgent

@@ -112,12 +112,18 @@ PHRASES: dict[str, str] = {
     "từ từ": "dần dần",  # slowly; "tự tử" (suicide) folds to "tu tu"
 }
 HOMOGRAPHS: frozenset[str] = frozenset(
-    "vấn dạo đạo màu mẫu dám đám tròn trọn cưu giảm trời cảm cấm xíu bận gây".split()
+    "vấn dạo đạo màu mẫu dám đám tròn trọn cưu giảm trời cảm cấm xíu bận gây "
+    "từng".split()  # "từng" (used to) marks the past; "tung" (throw, publish photos) does not
 )
 
-# A negation shortly before a match cancels it ("không có ai đánh tôi cả").
+# A negation or a past marker shortly before a match cancels it ("không có ai đánh tôi cả",
+# "có lần còn bóp cổ em", "từng cầm dao dọa giết"): the ASK patterns then still ask whether
+# the danger is now.
 _NEGATION = re.compile(
-    r"\b(khong|chua|chang|cha|dau co|khong co ai|chua bao gio|khong bao gio|het|thoi|dung|nam ngoai|hoi truoc|ngay xua|truoc day|nam xua|da lau)\b( \w+){0,3}$"
+    r"\b(khong|chua|chang|cha|dau co|khong co ai|chua bao gio|khong bao gio|het|thoi|dung)\b( \w+){0,3}$"
+)
+_PAST = re.compile(
+    r"\b(nam ngoai|hoi truoc|ngay xua|truoc day|nam xua|da lau|x_tung|da tung|co lan|co lan con|lan truoc)\b( \w+){0,3}$"
 )
 
 _COMPILED = {cat: [re.compile(p) for p in pats] for cat, pats in URGENT.items()}
@@ -152,8 +158,9 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", folded).strip()
 
 
-def _negated(folded: str, start: int) -> bool:
-    return bool(_NEGATION.search(folded[max(0, start - 40):start].rstrip()))
+def _negated(folded: str, start: int, past_too: bool = False) -> bool:
+    before = folded[max(0, start - 40):start].rstrip()
+    return bool(_NEGATION.search(before) or (past_too and _PAST.search(before)))
 
 
 def assess(text: str) -> Assessment:
@@ -164,7 +171,7 @@ def assess(text: str) -> Assessment:
     for category in ("self_harm", "child", "sexual_violence", "trafficking", "danger_to_life"):
         for index, pattern in enumerate(_COMPILED[category]):
             for match in pattern.finditer(folded):
-                if index in _NEVER_NEGATED.get(category, set()) or not _negated(folded, match.start()):
+                if index in _NEVER_NEGATED.get(category, set()) or not _negated(folded, match.start(), past_too=True):
                     return Assessment("urgent", category, f"{category}:{index}")
     for index, pattern in enumerate(_ASK):
         for match in pattern.finditer(folded):
