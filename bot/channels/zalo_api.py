@@ -85,17 +85,19 @@ class ZaloClient:
             raise ZaloError(int(code), str(data.get("message", "")))
         return data
 
-    async def _request(self, method: str, path: str, access_token: str | None, **kwargs) -> dict:
+    async def _json(self, method: str, url: str, **kwargs):
+        """One HTTP call; a 5xx, 429, network error or non-JSON answer is a TemporaryFailure."""
         assert self._session is not None, "start() first"
         try:
-            async with self._session.request(
-                method, self.api + path, headers={"access_token": access_token or ""}, **kwargs
-            ) as response:
+            async with self._session.request(method, url, **kwargs) as response:
                 if response.status >= 500 or response.status == 429:
                     raise TemporaryFailure(f"HTTP {response.status}")
-                data = await response.json(content_type=None)
+                return await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             raise TemporaryFailure(type(error).__name__) from error
+
+    async def _request(self, method: str, path: str, access_token: str | None, **kwargs) -> dict:
+        data = await self._json(method, self.api + path, headers={"access_token": access_token or ""}, **kwargs)
         if not isinstance(data, dict):
             raise TemporaryFailure("answer is not a JSON object")
         return data
@@ -132,17 +134,10 @@ class ZaloClient:
             return self.tokens
 
     async def _refresh_request(self, refresh_token: str) -> tuple[str, str, int | None]:
-        assert self._session is not None, "start() first"
         form = {"refresh_token": refresh_token, "app_id": self.app_id, "grant_type": "refresh_token"}
-        try:
-            async with self._session.post(
-                self.oauth + "/v4/oa/access_token", data=form, headers={"secret_key": self._app_secret or ""}
-            ) as response:
-                if response.status >= 500 or response.status == 429:
-                    raise TemporaryFailure(f"HTTP {response.status}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            raise TemporaryFailure(type(error).__name__) from error
+        data = await self._json(
+            "POST", self.oauth + "/v4/oa/access_token", data=form, headers={"secret_key": self._app_secret or ""}
+        )
         if not isinstance(data, dict) or not data.get("access_token") or not data.get("refresh_token"):
             data = data if isinstance(data, dict) else {}
             code = data.get("error", TOKEN_EXPIRED)
