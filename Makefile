@@ -45,7 +45,7 @@ lint: install ## ruff
 	$(BIN)/ruff check bot actions tests bench
 
 validate: install ## rasa data validate (warnings fail)
-	$(BIN)/rasa data validate $(RASA_IO) --config config.yml --fail-on-warnings
+	$(BIN)/python -m bot.validate
 
 unit: install ## unit tests only (no Rasa server)
 	$(BIN)/python -m pytest -q -m "not e2e"

@@ -148,7 +148,7 @@ def bare_rasa(project: Path, model: Path, extra: list[str], env: dict) -> tuple[
         cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     wait_http(f"http://127.0.0.1:{port}/", process)
-    return process, f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+    return process, f"http://127.0.0.1:{port}/webhooks/gateway/webhook"
 
 
 async def measure(target: Target) -> dict:

@@ -29,10 +29,12 @@ MAX_TITLE = 40
 
 # facts.md §2: verified hotlines only (1800 1567, 1900 969 680, the national DV hotline and
 # a Huế legal-aid number are marked UNVERIFIED / NOT FOUND / UNKNOWN there).
-FALLBACK_NUMBERS = {"111", "112", "113", "114", "115"}
+FALLBACK_NUMBERS = {"111", "112", "113", "114", "115", "18001233"}
 
 # facts.md §1.4: Nghị định 282/2025/NĐ-CP fine ranges (triệu đồng) and the two maxima.
-FALLBACK_FINE_RANGES = {(2, 5), (5, 10), (10, 20), (20, 30)}
+FALLBACK_FINE_RANGES = {(2, 5), (5, 10), (10, 20), (20, 30), (6, 8)}
+# facts.md §6.1: the court fee of a divorce with no property dispute (NQ 326/2016).
+COURT_FEE = "Án phí ly hôn không tranh chấp tài sản: 300.000 đồng"
 FALLBACK_FINE_SINGLES = {30, 60}
 
 # Which range goes with which act (facts.md §1.4), checked when a line names both.
@@ -61,24 +63,36 @@ PRISON_TERMS = {("6 tháng", 3), (2, 5), (2, 7), (7, 15), (5, 10), (8, 15), (12,
 ALLOWED_ARTICLES = {
     "PCBLGD": {2, 3, 9, 19, 25, 26, 36},
     "ND76": {7, 14, 18, 19, 20},
-    "ND282": {6, 37, 38, 39, 40, 41, 43, 44},
-    "BLHS": {134, 141, 150, 151, 185},
+    "ND282": {6, 8, 37, 38, 39, 40, 41, 43, 44},
+    "BLHS": {134, 141, 142, 145, 150, 151, 170, 185, 288, 326},
     "TGPL": {6, 7, 8, 11},
     "BDG": {5, 10},
+    "HNGD": {5, 8, 51, 56, 59, 63, 81, 82, 116},  # facts.md §6.1, §6.7
+    "BLTTHS": {62, 136, 147, 155, 206, 208},  # §6.2, §6.3, §6.10
+    "BLLD": {3, 8, 35},  # §6.4
+    "PCMBN": {37},  # §6.6
+    "NCT": {9, 10},  # §6.8
+    "HGCS": {3, 4},  # §6.9
 }
 # Sub-citations facts.md does not support.
 FORBIDDEN_SUBCITES = [
     ("BLHS", 141, r"khoản\s+3"),  # Đ141 k3 penalty UNVERIFIED
     ("PCBLGD", 3, r"điểm\s+[lmnopq]\b"),  # Điều 3 points l–q wording UNVERIFIED
 ]
-# Section of facts.md that backs each document (for the consistency check).
+# Sections of facts.md that back each document (for the consistency check).
 FACTS_SECTIONS = {
-    "PCBLGD": "### 1.1",
-    "ND76": "### 1.2",
-    "BDG": "### 1.3",
-    "ND282": "### 1.4",
-    "BLHS": "### 1.5",
-    "TGPL": "### 1.6",
+    "PCBLGD": ("### 1.1",),
+    "ND76": ("### 1.2",),
+    "BDG": ("### 1.3",),
+    "ND282": ("### 1.4", "### 6.4"),
+    "BLHS": ("### 1.5", "### 6.2", "### 6.5"),
+    "TGPL": ("### 1.6",),
+    "HNGD": ("### 6.1", "### 6.7"),
+    "BLTTHS": ("### 6.2", "### 6.3", "### 6.10"),
+    "BLLD": ("### 6.4",),
+    "PCMBN": ("### 6.6",),
+    "NCT": ("### 6.8",),
+    "HGCS": ("### 6.9",),
 }
 
 # How each document is named right after "Điều N [khoản k] [điểm x]"; the year, when
@@ -90,6 +104,12 @@ DOCUMENTS = [
     ("BLHS", r"Bộ\s+luật\s+Hình\s+sự(?:\s+(?:năm\s+)?(\d{4}))?", "2015"),
     ("TGPL", r"Luật\s+Trợ\s+giúp\s+pháp\s+lý(?:\s+(?:năm\s+)?(\d{4}))?", "2017"),
     ("BDG", r"Luật\s+Bình\s+đẳng\s+giới(?:\s+(?:năm\s+)?(\d{4}))?", "2006"),
+    ("HNGD", r"Luật\s+Hôn\s+nhân\s+và\s+gia\s+đình(?:\s+(?:năm\s+)?(\d{4}))?", "2014"),
+    ("BLTTHS", r"Bộ\s+luật\s+Tố\s+tụng\s+hình\s+sự(?:\s+(?:năm\s+)?(\d{4}))?", "2015"),
+    ("BLLD", r"Bộ\s+luật\s+Lao\s+động(?:\s+(?:năm\s+)?(\d{4}))?", "2019"),
+    ("PCMBN", r"Luật\s+Phòng,?\s+chống\s+mua\s+bán\s+người(?:\s+(?:năm\s+)?(\d{4}))?", "2024"),
+    ("NCT", r"Luật\s+Người\s+cao\s+tuổi(?:\s+(?:năm\s+)?(\d{4}))?", "2009"),
+    ("HGCS", r"Luật\s+Hòa\s+giải\s+ở\s+cơ\s+sở(?:\s+(?:năm\s+)?(\d{4}))?", "2013"),
 ]
 
 # Things that must never reach a resident (case-insensitive regexes).
@@ -97,7 +117,6 @@ FORBIDDEN = [
     (r"1800\s*\.?1567", "old child line 1800 1567 (replaced by 111; current use UNVERIFIED)"),
     (r"144/2021", "Nghị định 144/2021 was replaced by Nghị định 282/2025"),
     (r"(?<!\d)30\s*(?:m|mét)\b", "the 30 m rule is obsolete (100 m, NĐ 76/2023 Điều 19)"),
-    (r"hộ\s+cận\s+nghèo", "the 'khó khăn tài chính' definition is UNVERIFIED"),
     (r"12\s*[–—-]\s*18\s*năm", "Đ141 khoản 3 penalty is UNVERIFIED"),
     (r"thị\s+xã\s+Hương\s+Trà", "thị xã Hương Trà no longer exists (2025 merger)"),
     (r"Luật\s+Phòng,?\s+chống\s+bạo\s+lực\s+gia\s+đình\s+(?:năm\s+)?2007", "the 2007 law was replaced by Luật 13/2022/QH15"),
@@ -109,17 +128,30 @@ utter_greet utter_goodbye utter_thank utter_menu utter_bot_challenge utter_priva
 utter_what_is_violence utter_forms_violence utter_rights utter_how_to_report
 utter_protection_order utter_penalties utter_legal_aid utter_child_abuse
 utter_sexual_harassment utter_divorce_custody utter_help_someone_else utter_perpetrator_help
-utter_disclose utter_ask_safe_to_talk utter_safe_to_talk_yes utter_safe_to_talk_no
-utter_disclose_options utter_emotional_support utter_urgent utter_self_harm utter_subscribe
-utter_unsubscribe utter_ask_erase utter_erase_cancelled utter_quick_exit utter_out_of_scope
-utter_chitchat utter_affirm_no_context
-""".split()
-# No buttons: the farewell, and the disclosure acknowledgement, which is always followed by
-# utter_ask_safe_to_talk (two keyboards in a row would confuse on a phone).
-NO_BUTTONS = {"utter_goodbye", "utter_disclose"}
+utter_letter_heard utter_ask_danger utter_ask_danger_other utter_answer_intro utter_letter_next
+utter_ask_safe_to_talk utter_safe_to_talk_yes utter_safe_to_talk_no
+utter_disclose_options utter_emotional_support utter_urgent utter_urgent_other utter_self_harm
+utter_subscribe utter_unsubscribe utter_ask_erase utter_erase_cancelled utter_quick_exit
+utter_out_of_scope utter_chitchat utter_affirm_no_context utter_risk_intro utter_risk_result_high
+utter_risk_result_lower utter_safety_plan utter_ask_share_risk utter_contact_noted
+""".split() + [f"utter_risk_q{n}" for n in range(1, 11)]
+# Every topic the letter reader can find has its own short answer (bot/nlu/letters.py).
+TOPIC_RESPONSES = [f"utter_topic_{t}" for t in (
+    "physical psychological economic sexual_violence child_abuse divorce custody property protection_order "
+    "report_police penalties forensic legal_aid shelter harassment online_abuse trafficking forced_marriage "
+    "elder_abuse mediation threats_stalking self_harm help_other perpetrator emotional").split()]
+TOPIC_MAX_CHARS = 600
+# No buttons of their own: the farewell; what is always followed by another message with
+# buttons (acknowledgement, intro, a topic answer, the safety plan); the self-check questions
+# and the contact notes, whose buttons the action adds or the gateway follows up.
+NO_BUTTONS = {
+    "utter_goodbye", "utter_urgent_other", "utter_letter_heard", "utter_answer_intro", "utter_safety_plan", "utter_risk_intro",
+    "utter_contact_noted", "utter_contact_noted_shared", *TOPIC_RESPONSES, *(f"utter_risk_q{n}" for n in range(1, 11)),
+}
 GATEWAY_KEYS = {
     "degraded", "emergency", "ask_danger", "rate_limited", "bad_request", "too_large",
-    "erased", "safe_word_reply", "demo_banner",
+    "erased", "safe_word_reply", "demo_banner", "contact_queued", "contact_unavailable",
+    "escalation_alerting_other",
 }
 
 # --- facts.md parsing --------------------------------------------------------------------
@@ -140,7 +172,8 @@ def _section(text: str, heading: str) -> str:
 
 
 def facts_numbers(text: str) -> set[str]:
-    """Numbers in the hotline table whose row is not marked UNVERIFIED / NOT FOUND."""
+    """Numbers in the hotline table whose row is not marked UNVERIFIED / NOT FOUND, and the
+    hotlines added in §6.15 ("- 1800 1233: …")."""
     numbers = set()
     for line in _section(text, "## 2. Hotlines").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -148,11 +181,16 @@ def facts_numbers(text: str) -> set[str]:
             continue
         if re.fullmatch(r"\d[\d .]*\d", cells[0]):
             numbers.add(re.sub(r"\D", "", cells[0]))
+    for line in _section(text, "### 6.15").splitlines():
+        match = re.match(r"- (\d[\d ]*\d):", line)
+        if match and not UNVERIFIED_MARK.search(line):
+            numbers.add(re.sub(r"\D", "", match.group(1)))
     return numbers
 
 
 def facts_fines(text: str) -> tuple[set[tuple[int, int]], set[int]]:
-    """NĐ 282/2025 ranges from verified bullets of §1.4, and the stated maxima."""
+    """NĐ 282/2025 ranges from verified bullets of §1.4 and the NĐ 282 lines of §6.4, and the
+    stated maxima."""
     ranges, singles = set(), set()
     for line in _section(text, "### 1.4").splitlines():
         if UNVERIFIED_MARK.search(line) or line.startswith("- Historical"):
@@ -161,6 +199,10 @@ def facts_fines(text: str) -> tuple[set[tuple[int, int]], set[int]]:
             ranges |= {(int(a), int(b)) for a, b in re.findall(r"(\d+)–(\d+) tr\b", line)}
         elif line.startswith("Max"):
             singles |= {int(n) for n in re.findall(r"(\d+) triệu", line)}
+    for line in _section(text, "### 6.4").splitlines():
+        for clause in re.split(r"(?<=\.)\s", line):
+            if "282" in clause or "Đ8 k5" in clause:
+                ranges |= {(int(a), int(b)) for a, b in re.findall(r"(\d+)–(\d+) tr\b", clause)}
     return ranges, singles
 
 
@@ -228,7 +270,7 @@ def money(text: str) -> list[tuple[float, float | None, int]]:
 def problems(text: str) -> list[str]:
     """Everything in one resident-facing text that facts.md does not support."""
     found = []
-    for number in phone_numbers(text):
+    for number in phone_numbers(text.replace(COURT_FEE, "")):
         if number not in ALLOWED_NUMBERS:
             found.append(f"phone number {number} is not a verified hotline")
     for doc, art, sub, written in citations(text):
@@ -248,7 +290,7 @@ def problems(text: str) -> list[str]:
             found.append(f"amount {lo:g} triệu is not in NĐ 282/2025")
         elif hi is not None and (lo, hi) not in FINE_RANGES:
             found.append(f"range {lo:g}–{hi:g} triệu is not in NĐ 282/2025")
-    other = OTHER_MONEY_RE.search(re.sub(r"triệu\s+đồng", "triệu", text))
+    other = OTHER_MONEY_RE.search(re.sub(r"triệu\s+đồng", "triệu", text.replace(COURT_FEE, "")))
     if other:
         found.append(f"money amount not in triệu: {other.group(0)!r}")
     for clause in re.split(r"[\n;]", text):
@@ -311,7 +353,10 @@ VARIANTS = [
         "Điều 141 khoản 3 Bộ luật Hình sự: tù 12–18 năm.",
         "Điều 3 khoản 1 điểm m Luật Phòng, chống bạo lực gia đình 2022.",
         "Không được lại gần trong vòng 30 m.",
-        "Khó khăn tài chính là thuộc hộ cận nghèo.",
+        "Án phí ly hôn: 500.000 đồng.",
+        "Theo Điều 52 Luật Hôn nhân và gia đình 2014.",
+        "Gọi 1800 1234 để được trợ giúp pháp lý.",
+        "Quấy rối ở nơi làm việc bị phạt 15–30 triệu (Điều 8 Nghị định 282/2025/NĐ-CP).",
     ],
 )
 def test_wrong_sample_is_flagged(sample):
@@ -339,9 +384,10 @@ def test_allow_lists_agree_with_facts():
     assert FALLBACK_NUMBERS == facts_numbers(FACTS)
     assert (FALLBACK_FINE_RANGES, FALLBACK_FINE_SINGLES) == facts_fines(FACTS)
     for doc, articles in ALLOWED_ARTICLES.items():
-        section = _section(FACTS, FACTS_SECTIONS[doc])
+        sections = " ".join(_section(FACTS, heading) for heading in FACTS_SECTIONS[doc])
         for art in articles:
-            assert re.search(rf"(?:Điều|Đ)\s*{art}\b", section), (doc, art)
+            assert re.search(rf"(?:Điều|Đ|BLHS|BLTTHS)\s*{art}\b|\b{art}\b", sections), (doc, art)
+    assert "300.000 đ" in _section(FACTS, "### 6.1")
 
 
 # --- the content -------------------------------------------------------------------------
@@ -349,7 +395,32 @@ def test_allow_lists_agree_with_facts():
 
 def test_every_required_answer_exists():
     assert set(REQUIRED_RESPONSES) <= set(RESPONSES)
+    assert set(TOPIC_RESPONSES) <= set(RESPONSES)
     assert GATEWAY_KEYS <= set(GATEWAY)
+
+
+def test_every_topic_of_the_letter_reader_has_a_short_answer_that_names_it_first():
+    from bot.nlu.letters import TOPICS
+
+    assert [f"utter_topic_{t}" for t in TOPICS] == TOPIC_RESPONSES
+    for name in TOPIC_RESPONSES:
+        text = RESPONSES[name][0]["text"]
+        assert len(text) <= TOPIC_MAX_CHARS, name
+        assert text.startswith("Về "), name
+        assert "Việc bạn có thể làm hôm nay" in text, name
+
+
+DANGER = re.compile(r"nguy\s+hiểm", re.I)
+
+
+def test_no_reply_that_mentions_danger_asks_another_yes_no_question():
+    """After a mention of danger, "có" confirms the danger (bot/conversation/core.py): a reply
+    that speaks of danger must not also ask a different yes/no question."""
+    for name, variants in RESPONSES.items():
+        for variant in variants:
+            payloads = {b["payload"] for b in variant.get("buttons") or []}
+            if DANGER.search(variant.get("text") or ""):
+                assert "/affirm" not in payloads, name
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -411,8 +482,9 @@ ALERT_CLAIM = re.compile(r"(?:đang|đã|sẽ)\s+(?:gửi\s+cảnh\s+)?báo\s+(?
 def test_only_the_escalation_message_says_an_officer_is_being_alerted():
     """The gateway sends `escalation_alerting` only after a case was opened and someone on
     duty can be reached; no other text may claim that an officer is alerted."""
-    assert ALERT_CLAIM.search(GATEWAY["escalation_alerting"])
-    others = [(f"gateway:{k}", v) for k, v in GATEWAY.items() if k != "escalation_alerting"]
+    alerting = ("escalation_alerting", "escalation_alerting_other")
+    assert all(ALERT_CLAIM.search(GATEWAY[k]) for k in alerting)
+    others = [(f"gateway:{k}", v) for k, v in GATEWAY.items() if k not in alerting]
     others += [(name, item["text"]) for name, items in RESPONSES.items() for item in items if item.get("text")]
     assert [name for name, text in others if ALERT_CLAIM.search(text)] == []
     assert "113" in GATEWAY["escalation_unreached"]

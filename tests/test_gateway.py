@@ -34,7 +34,7 @@ async def fake_rasa(answer: list[dict]) -> tuple[TestServer, list[dict]]:
         return web.json_response(answer)
 
     app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", webhook)
+    app.router.add_post("/webhooks/gateway/webhook", webhook)
     app.router.add_get("/", lambda _r: web.Response(text="Hello from Rasa"))
     server = TestServer(app, port=free_port())
     await server.start_server()

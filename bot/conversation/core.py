@@ -1,23 +1,28 @@
 """The conversation core: every channel hands it a `Message` and sends back its `Reply`.
 
-Order of work for one message: pseudonymise the sender, honour the safe word, run the
-safety net on the whole text, ask Rasa, then merge: the emergency answer comes first when
-the safety net saw danger and Rasa did not; when Rasa is down the resident still gets
+Order of work for one message: pseudonymise the sender, honour the safe word, triage the
+whole text (bot/nlu/triage.py), ask Rasa, then merge: the emergency answer comes first when
+the triage saw danger now and Rasa did not; when Rasa is down the resident still gets
 113/115/111. Signals that Rasa responses carry as `custom` payloads ({"signal": ...})
 are consumed here and never shown.
+
+A reply that mentions danger ("… nguy hiểm …") and asks no other yes/no question makes the
+resident's next "có" (or "vâng", "dạ có", the /affirm button…) a confirmation of danger: it is
+escalated exactly as the "Tôi đang gặp nguy hiểm" button, even if Rasa is down.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from bot import content
-from bot.conversation import safety
 from bot.conversation.rasa_client import RasaClient, RasaUnavailable
+from bot.nlu import triage
 from bot.nlu.normalize import fold, nfc
 from bot.services.escalation import Escalation
 from bot.storage import residents
@@ -28,6 +33,13 @@ log = logging.getLogger(__name__)
 SAFE_WORDS = frozenset({"thoat", "thoat nhanh", "/thoat", "stop"})
 END_RELAY = frozenset({"ket thuc", "/ketthuc", "ketthuc"})
 URGENT_SIGNALS = {"urgent": "danger_to_life", "self_harm": "self_harm"}
+# Yes, as residents type it (folded). "có" after a mention of danger confirms the danger.
+AFFIRMATIONS = frozenset({
+    "co", "co a", "da co", "vang", "vang a", "da", "da vang", "dung", "dung roi", "dung vay", "u", "uh", "um",
+    "yes", "ok", "co dang", "co toi dang", "co em dang", "co nguy hiem", "co dang nguy hiem", "phai", "dung the",
+})
+_DANGER_MENTION = re.compile(r"\bnguy hiem\b")
+DANGER_CONFIRM_SECONDS = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Reply:
     escalation: dict | None = None
     erased: bool = False
     signals: frozenset[str] = frozenset()  # what Rasa signalled ("urgent", "subscribe", ...)
+    signal_data: dict[str, dict] = field(default_factory=dict)  # the payload a signal came with
 
 
 class RateLimited(Exception):
@@ -85,11 +98,23 @@ def _ask_danger() -> dict:
     )
 
 
+def _affirms(message: Message, text: str | None) -> bool:
+    return message.payload == "/affirm" or (text is not None and fold(text) in AFFIRMATIONS)
+
+
+def _mentions_danger(reply: Reply) -> bool:
+    """The reply speaks of danger and asks no other yes/no question."""
+    asks_other = any(b.get("payload") == "/affirm" for m in reply.messages for b in m.get("buttons") or [])
+    return not asks_other and any(_DANGER_MENTION.search(fold(m.get("text") or "")) for m in reply.messages)
+
+
 class ConversationCore:
     def __init__(self, rasa: RasaClient, rate_per_minute: int, escalation: Escalation | None = None):
         self.rasa = rasa
         self.flood = FloodGuard(rate_per_minute)
         self.escalation = escalation
+        # sender → (deadline, third party): the last reply mentioned danger (in memory, 30 min)
+        self._danger_mentioned: dict[str, tuple[float, bool]] = {}
 
     def sender_of(self, message: Message) -> str:
         return pseudonym(message.channel, message.platform_id)
@@ -107,15 +132,21 @@ class ConversationCore:
         if text is not None and self.escalation and fold(text) in END_RELAY and self.escalation.end_relay(sender):
             return Reply([_bot_message(content.text("relay_ended"))])
 
-        assessment = safety.assess(text) if text else safety.NONE
+        assessment = triage.assess(text) if text else triage.NONE
+        rasa_text = self._rasa_text(message, text)
+        mentioned = self._danger_mentioned.pop(sender, None)
+        if mentioned and mentioned[0] > time.monotonic() and _affirms(message, text):
+            third_party = mentioned[1]
+            assessment = triage.Assessment(triage.DANGER_NOW, "danger_to_life", "confirmed", third_party)
+            rasa_text = "/report_danger" if third_party else "/urgent_danger"
         started = time.monotonic()
         try:
-            answer = await self.rasa.send(sender, self._rasa_text(message, text), message.channel)
+            answer = await self.rasa.send(sender, rasa_text, message.channel)
         except RasaUnavailable as error:
             answer = None
             log.warning("rasa unavailable (%s) channel=%s", error, message.channel)
 
-        shown, signals = self._split(answer or [])
+        shown, signals, data = self._split(answer or [])
         if not shown:  # Rasa down, or an action failed (action server down)
             shown = [_bot_message(content.text("emergency" if assessment.urgent else "degraded"))]
             if assessment.urgent:
@@ -123,12 +154,16 @@ class ConversationCore:
             signals.add("urgent" if assessment.urgent else "degraded")
         elif assessment.urgent and not signals & URGENT_SIGNALS.keys():
             shown.insert(0, _bot_message(content.text("emergency")))
-        if assessment.level == "ask" and not signals & {*URGENT_SIGNALS, "asked_safety"}:
+        if assessment.asks and not signals & URGENT_SIGNALS.keys() and not _mentions_danger(Reply(shown)):
             shown.append(_ask_danger())
 
-        reply = Reply(shown, signals=frozenset(signals))
+        reply = Reply(shown, signals=frozenset(signals), signal_data=data)
         if self.escalation:
             await self._escalate(message, sender, text, assessment, signals, reply)
+        elif "contact_request" in signals:
+            reply.messages.append(_bot_message(content.text("contact_unavailable")))
+        if _mentions_danger(reply) and not signals & URGENT_SIGNALS.keys():
+            self._remember_danger_mention(sender, assessment.third_party)
         if "erase" in signals:
             residents.forget(sender)
             reply.erased = True
@@ -136,27 +171,43 @@ class ConversationCore:
             "turn channel=%s kind=%s safety=%s signals=%s ms=%d",
             message.channel,
             "text" if text else "payload" if message.payload else "location",
-            assessment.category or assessment.level,
+            assessment.rule or assessment.level,
             ",".join(sorted(signals)) or "-",
             (time.monotonic() - started) * 1000,
         )
         return reply
 
+    def _remember_danger_mention(self, sender: str, third_party: bool) -> None:
+        now = time.monotonic()
+        if len(self._danger_mentioned) > 50_000:
+            self._danger_mentioned = {k: v for k, v in self._danger_mentioned.items() if v[0] > now}
+        self._danger_mentioned[sender] = (now + DANGER_CONFIRM_SECONDS, third_party)
+
     async def _escalate(self, message, sender, text, assessment, signals, reply: Reply) -> None:
-        """Open or join a case when the message is urgent; keep an open case informed."""
+        """Open or join a case when the message is urgent, or queue a request for contact;
+        keep an open case informed."""
         escalation = self.escalation
         category = assessment.category if assessment.urgent else next(
             (URGENT_SIGNALS[s] for s in URGENT_SIGNALS if s in signals), None)
         if category:
             report = await escalation.report(
                 sender=sender, channel=message.channel, category=category,
-                reply_to=message.platform_id, text=text,
+                reply_to=message.platform_id, text=text, third_party=assessment.third_party,
             )
             reply.escalation = report.as_json()
             if report.created:
-                key = "escalation_alerting" if report.reachable else "escalation_unreached"
+                key = "escalation_unreached" if not report.reachable else (
+                    "escalation_alerting_other" if assessment.third_party else "escalation_alerting")
                 reply.messages.insert(1 if reply.messages else 0, _bot_message(content.text(key)))
                 return
+        elif "contact_request" in signals:
+            report = await escalation.request_contact(
+                sender=sender, channel=message.channel, reply_to=message.platform_id, text=text,
+                shared=reply.signal_data.get("contact_request", {}).get("risk"),
+            )
+            reply.escalation = report.as_json()
+            reply.messages.append(_bot_message(content.text("contact_queued" if report.reachable else "contact_unavailable")))
+            return
         else:
             case = escalation.open_case(sender)
             if case is None:
@@ -194,17 +245,19 @@ class ConversationCore:
         return (text or "").lstrip("/") or "?"
 
     @staticmethod
-    def _split(answer: list[dict]) -> tuple[list[dict], set[str]]:
+    def _split(answer: list[dict]) -> tuple[list[dict], set[str], dict[str, dict]]:
         shown: list[dict] = []
         signals: set[str] = set()
+        data: dict[str, dict] = {}
         for item in answer:
             custom = item.get("custom")
             if isinstance(custom, dict) and "signal" in custom:
                 signals.add(str(custom["signal"]))
+                data[str(custom["signal"])] = custom
             if item.get("text"):
                 buttons = [
                     {"title": b.get("title", ""), "payload": b.get("payload", "")}
                     for b in item.get("buttons") or []
                 ]
                 shown.append(_bot_message(item["text"], buttons))
-        return shown, signals
+        return shown, signals, data

@@ -37,7 +37,7 @@ class RasaClient:
         body = {"sender": sender, "message": message, "metadata": {"channel": channel}}
         try:
             async with self._session.post(
-                f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=self._timeout
+                f"{self.rasa_url}/webhooks/gateway/webhook", json=body, timeout=self._timeout
             ) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"status {response.status}")

@@ -42,7 +42,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu import normalize
+from bot.nlu import letters, normalize, triage
 from bot.services import gazetteer
 
 log = logging.getLogger(__name__)
@@ -217,4 +217,105 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             )
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking[: self.config["ranking_length"]], add_to_output=True)
+        return messages
+
+
+def _corpus_fingerprint(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.jsonl")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class LetterReader(GraphComponent):
+    """Reads what a message is about and how urgent it is, and settles the dialogue act.
+
+    Adds `letter` to the parse data: {"topics", "asked", "letter", "triage", "category",
+    "third_party"}. The triage (bot/nlu/triage.py, the same function the gateway runs)
+    overrides the intent where the two must agree: danger now → `urgent_danger` (or
+    `self_harm`); a letter is always `disclose_abuse`, whose action reads the whole letter
+    (a letter the classifier called urgent but that tells of no danger now is asked
+    whether the danger is now instead of raising an alarm). Runs after FallbackClassifier,
+    so a letter never ends in the fallback.
+    """
+
+    MODEL_FILE = "letter_reader.joblib"
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"corpus": "nlu_data/letters", "threshold": 0.35, "C": 4.0, "random_state": 42}
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["sklearn"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        corpus = Path(config.get("corpus", cls.get_default_config()["corpus"]))
+        return _tables_fingerprint() + _corpus_fingerprint(corpus) + hashlib.sha256(
+            Path(letters.__file__).read_bytes() + Path(triage.__file__).read_bytes()).hexdigest()
+
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, reader=None) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.reader = reader
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LetterReader:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        import joblib
+
+        examples = [(e.get(INTENT), e.get(TEXT)) for e in training_data.intent_examples if e.get(TEXT)]
+        records = letters.load_records(Path(self.config["corpus"])) + letters.intent_records(examples)
+        self.reader = letters.TopicReader.train(
+            records, threshold=self.config["threshold"], c=self.config["C"], seed=self.config["random_state"])
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self.reader, directory / self.MODEL_FILE)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> LetterReader:
+        import joblib
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                reader = joblib.load(directory / cls.MODEL_FILE)
+        except ValueError:
+            log.warning("no trained letter reader in the model; topics will be empty")
+            reader = None
+        return cls(config, model_storage, resource, reader)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not text or text.startswith("/"):
+                continue
+            assessment = triage.assess(text)
+            reading = self.reader.read(text) if self.reader else letters.Reading((), (), triage.is_letter(text))
+            level = assessment.level
+            intent = (message.get(INTENT) or {}).get("name")
+            if assessment.urgent:
+                intent = "self_harm" if assessment.category == "self_harm" else "urgent_danger"
+            elif reading.letter:
+                if intent in ("urgent_danger", "self_harm"):
+                    level = triage.HIGH_RISK
+                intent = "disclose_abuse"
+            if intent != (message.get(INTENT) or {}).get("name"):
+                ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != intent]
+                message.set(INTENT, {"name": intent, "confidence": 1.0}, add_to_output=True)
+                message.set("intent_ranking", [{"name": intent, "confidence": 1.0}, *ranking], add_to_output=True)
+            message.set("letter", {
+                "topics": list(reading.topics), "asked": list(reading.asked), "letter": reading.letter,
+                "disclosure": reading.disclosure, "triage": level, "category": assessment.category,
+                "third_party": assessment.third_party,
+            }, add_to_output=True)
         return messages

@@ -58,3 +58,57 @@ def fold(text: str) -> str:
 def nfc(text: str) -> str:
     """Canonical composition: what the gateway hands to every component."""
     return unicodedata.normalize("NFC", text)
+
+
+# --- Matching that respects the marks a resident typed -------------------------------------
+# A pattern is written in Vietnamese with its marks ("giết cá"). A word typed with marks must
+# match them exactly ("giết cả" is not "giết cá"); a word typed without any mark matches the
+# pattern's bare letters ("giet ca"), because then nothing settles which word was meant.
+
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+
+def _bare(ch: str) -> str:
+    return strip_marks(ch) if ch != "đ" else "d"
+
+
+def marked_regex(pattern: str, exact: bool = False) -> re.Pattern:
+    """Compile a pattern written with marks so that unmarked letters in the text also match
+    (unless `exact`). Letters inside character classes are widened the same way."""
+    pattern = nfc(pattern)
+    out: list[str] = []
+    in_class = escaped = False
+    for ch in pattern:
+        bare = _bare(ch)
+        widen = not exact and ch.isalpha() and bare != ch and not escaped
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            out.append(ch)
+            escaped = True
+        elif ch == "[" and not in_class:
+            in_class = True
+            out.append(ch)
+        elif ch == "]" and in_class:
+            in_class = False
+            out.append(ch)
+        elif widen:
+            out.append(ch + bare if in_class else f"[{ch}{bare}]")
+        else:
+            out.append(ch)
+    return re.compile("".join(out))
+
+
+def matchable(text: str) -> str:
+    """Lowercase NFC words separated by single spaces, marks kept; a teencode word with no
+    mark but đ is expanded ("ck" → "chong", "đg" → "dang"), other marked words stay as typed."""
+    words = []
+    for word in _WORD.findall(nfc(text).lower()):
+        plain = strip_marks(word)
+        words.append(TEENCODE.get(plain, word) if plain == word.replace("đ", "d") else word)
+    return " ".join(words)
+
+
+def has_tone_marks(text: str) -> bool:
+    return any(ch in _TONE_MARKS for ch in unicodedata.normalize("NFD", text))

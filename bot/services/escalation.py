@@ -16,11 +16,12 @@ service never imports a channel.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 CATEGORIES = {  # safety-net / intent category → (case category, severity)
     "danger_to_life": ("danger_to_life", "critical"),
-    "trafficking": ("danger_to_life", "critical"),
+    "trafficking": ("trafficking", "critical"),
     "child": ("child", "critical"),
     "self_harm": ("self_harm", "critical"),
     "sexual_violence": ("sexual_violence", "high"),
@@ -44,15 +45,21 @@ CATEGORIES = {  # safety-net / intent category → (case category, severity)
 CATEGORY_VI = {
     "danger_to_life": "Nguy hiểm đến tính mạng",
     "sexual_violence": "Bạo lực tình dục",
+    "trafficking": "Mua bán người, bị giữ",
     "child": "Trẻ em gặp nguy hiểm",
     "self_harm": "Nguy cơ tự hại",
+    "contact_request": "Người dân nhờ cán bộ liên hệ",
     "other": "Khác",
 }
+SEVERITY_VI = {"critical": "rất khẩn cấp", "high": "cao"}
+# A request for contact waits for office hours (Huế time): Monday–Friday 07:30–17:00.
+OFFICE_DAYS, OFFICE_OPEN, OFFICE_CLOSE = range(0, 5), time(7, 30), time(17, 0)
+QUEUED_RUNG = -1  # schedule(case_id, QUEUED_RUNG, at): notify a queued request at office opening
 OUTCOMES = (
     "referred_police", "referred_health", "referred_legal_aid", "referred_shelter",
     "counselled", "unreachable", "false_alarm",
 )
-OPEN = ("alerting", "acknowledged", "unreached")
+OPEN = ("queued", "alerting", "acknowledged", "unreached")
 
 
 class AlertSender(Protocol):
@@ -125,8 +132,9 @@ class Escalation:
         return case
 
     async def report(self, *, sender: str, channel: str, category: str, reply_to: str,
-                     text: str | None = None) -> Report:
-        """Open a case for this episode (or join the open one) and start alerting."""
+                     text: str | None = None, third_party: bool = False) -> Report:
+        """Open a case for this episode (or join the open one) and start alerting.
+        `third_party`: someone reports a danger to another person (a neighbour, a child)."""
         case_category, severity = CATEGORIES.get(category, ("other", "high"))
         unit = self._unit_in(text)
         existing = self.open_case(sender)
@@ -145,7 +153,7 @@ class Escalation:
             session.add(Case(
                 id=case_id, sender=sender, status="alerting", severity=severity, category=case_category,
                 channel=channel, ward=unit, created_at=self.now(), updated_at=self.now(), rung=-1,
-                reply_to=_sealer().seal(reply_to.encode()),
+                reply_to=_sealer().seal(reply_to.encode()), reporter="third_party" if third_party else "resident",
             ))
             _event(session, case_id, "opened")
         reachable = any(self._recipients(rung, unit) for rung in range(len(roster.ROLES)))
@@ -155,6 +163,69 @@ class Escalation:
         self._spawn(self.ladder_step(case_id, 0))
         log.info("case opened category=%s severity=%s reachable=%s", case_category, severity, reachable)
         return Report(case_id, "alerting" if reachable else "unreached", True, reachable)
+
+    async def request_contact(self, *, sender: str, channel: str, reply_to: str, text: str | None = None,
+                              shared: dict | None = None) -> Report:
+        """The resident asked an officer to contact them (not an emergency): a case of
+        severity "high" waits in the queue; officers on duty are told once, in office hours,
+        and no urgent ladder runs. `shared` (the self-check's answers, with the resident's
+        consent) is sealed on the case."""
+        existing = self.open_case(sender)
+        sealed = _sealer().seal(json.dumps(shared, ensure_ascii=False).encode()) if shared else None
+        if existing is not None:
+            with session_scope() as session:
+                case = session.get(Case, existing.id)
+                _event(session, case.id, "contact_requested")
+                if sealed:
+                    case.shared = sealed
+            return Report(existing.id, existing.status, False, True)
+        case_id = secrets.token_hex(4).upper()
+        if self._open_senders is not None:
+            self._open_senders.add(sender)
+        with session_scope() as session:
+            session.add(Case(
+                id=case_id, sender=sender, status="queued", severity="high", category="contact_request",
+                channel=channel, ward=self._unit_in(text), created_at=self.now(), updated_at=self.now(),
+                rung=QUEUED_RUNG, reply_to=_sealer().seal(reply_to.encode()), shared=sealed,
+            ))
+            _event(session, case_id, "opened")
+        reachable = bool(self.sender) and any(o.telegram_chat for o in roster.list_officers())
+        opening = self._next_office_opening()
+        if opening <= self.now():
+            self._spawn(self.notify_queued(case_id))
+        else:
+            self.schedule(case_id, QUEUED_RUNG, opening)
+        log.info("contact request queued reachable=%s", reachable)
+        return Report(case_id, "queued", True, reachable)
+
+    def _next_office_opening(self) -> datetime:
+        """Now if it is office hours, else the next opening (Huế time)."""
+        local = self.now().astimezone(roster.HUE)
+        day = local
+        for _ in range(8):
+            opening = datetime.combine(day.date(), OFFICE_OPEN, roster.HUE)
+            closing = datetime.combine(day.date(), OFFICE_CLOSE, roster.HUE)
+            if day.weekday() in OFFICE_DAYS and local < closing:
+                return max(opening, local)
+            day = datetime.combine(day.date() + timedelta(days=1), time(0), roster.HUE)
+        return local
+
+    async def notify_queued(self, case_id: str) -> None:
+        """Tell the officers on duty for the unit (or the first rung that has someone) about a
+        queued request, once; no timer follows."""
+        with session_scope() as session:
+            case = session.get(Case, case_id)
+            if case is None or case.status != "queued":
+                return
+            unit, created = case.ward, case.created_at
+        for rung in range(len(roster.ROLES)):
+            recipients = self._recipients(rung, unit)
+            if recipients:
+                break
+        else:
+            recipients = [o for o in self._all_coordinators() if o.chat]
+        text = self._alert_text(case_id, "contact_request", "high", unit, created, 0, "queued")
+        await self._send_alerts(case_id, 0, recipients, text, [("Nhận xử lý", f"ack:{case_id}")])
 
     def note_place(self, sender: str, text: str | None = None, location: tuple[float, float] | None = None) -> None:
         """A place the resident gives during an open case makes the next alerts more useful."""
@@ -220,7 +291,8 @@ class Escalation:
             if not recipients:
                 rung += 1
                 continue
-            text = self._alert_text(case_id, category, severity, unit, created, rung)
+            text = self._alert_text(case_id, category, severity, unit, created, rung,
+                                    "escalated" if rung > 0 and self._was_alerted(case_id) else "first")
             buttons = [("Nhận xử lý", f"ack:{case_id}"), ("Chuyển người khác", f"pass:{case_id}")]
             delivered = await self._send_alerts(case_id, rung, recipients, text, buttons)
             if delivered:
@@ -256,8 +328,7 @@ class Escalation:
         if not told:
             await self._to_resident(sender, channel, reply_to, content.text("escalation_unreached"))
         coordinators = [o for o in self._all_coordinators() if o.chat]
-        text = self._alert_text(case_id, category, severity, unit, created, len(roster.ROLES)) + \
-            "\n\nKHÔNG AI NHẬN CA: người dân đã được khuyên gọi 113."
+        text = self._alert_text(case_id, category, severity, unit, created, len(roster.ROLES), "unreached")
         await self._send_alerts(case_id, len(roster.ROLES), coordinators,
                                 text, [("Nhận xử lý", f"ack:{case_id}")])
 
@@ -273,7 +344,7 @@ class Escalation:
         """'assigned', 'taken' (someone else was first) or 'closed'."""
         with session_scope() as session:
             claimed = session.execute(
-                update(Case).where(Case.id == case_id, Case.status.in_(("alerting", "unreached")))
+                update(Case).where(Case.id == case_id, Case.status.in_(("queued", "alerting", "unreached")))
                 .values(status="acknowledged", assigned_officer_id=officer_id, acknowledged_at=self.now(),
                         relay=True, updated_at=self.now())
             ).rowcount
@@ -363,16 +434,32 @@ class Escalation:
         best = min(gazetteer().units, key=lambda u: haversine_km(lat, lon, u.lat, u.lon))
         return best.name if haversine_km(lat, lon, best.lat, best.lon) <= max_km else None
 
-    def _alert_text(self, case_id, category, severity, unit, created, rung) -> str:
+    @staticmethod
+    def _was_alerted(case_id: str) -> bool:
+        with session_scope() as session:
+            return session.scalar(select(CaseEvent.id).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == "alert_sent").limit(1)) is not None
+
+    def _alert_text(self, case_id, category, severity, unit, created, rung, why="first") -> str:
+        """`why`: first (the first alert of this case), escalated (an earlier rung did not
+        acknowledge), unreached (nobody acknowledged), queued (a request for contact)."""
         local = created.astimezone(roster.HUE) if created.tzinfo else created
+        with session_scope() as session:
+            reporter = session.scalar(select(Case.reporter).where(Case.id == case_id))
         lines = [
-            f"🚨 CA KHẨN CẤP {case_id}",
-            f"Loại: {CATEGORY_VI.get(category, category)} — mức {severity}",
+            f"📋 YÊU CẦU LIÊN HỆ {case_id} (không khẩn cấp)" if why == "queued" else f"🚨 CA KHẨN CẤP {case_id}",
+            f"Loại: {CATEGORY_VI.get(category, category)} — mức {SEVERITY_VI.get(severity, severity)}",
             f"Địa bàn: {unit or 'chưa rõ'}",
             f"Lúc: {local:%H:%M %d/%m/%Y}",
         ]
-        if rung > 0:
+        if reporter == "third_party":
+            lines.append("Người báo tin là người khác (hàng xóm, người thân), không phải người bị hại.")
+        if why == "escalated":
             lines.append(f"Chuyển lên bậc {rung + 1}: người trực trước chưa nhận ca.")
+        elif why == "unreached":
+            lines.append("KHÔNG AI NHẬN CA: người dân đã được khuyên gọi 113.")
+        if why == "queued":
+            lines.append("Người dân muốn được cán bộ nhắn qua trợ lý, trong giờ hành chính.")
         lines.append("Không có thông tin định danh người dân. Bấm «Nhận xử lý» để nhận ca và nhắn cho người dân qua trợ lý.")
         return "\n".join(lines)
 
@@ -387,6 +474,11 @@ def install(service: Escalation | None) -> None:
 
 
 async def ladder_job(case_id: str, rung: int) -> None:
-    """APScheduler job target: start rung `rung` of a case (no-op if acknowledged meanwhile)."""
-    if _service is not None:
+    """APScheduler job target: start rung `rung` of a case (no-op if acknowledged meanwhile),
+    or, for `QUEUED_RUNG`, tell the officers about a queued request at office opening."""
+    if _service is None:
+        return
+    if rung == QUEUED_RUNG:
+        await _service.notify_queued(case_id)
+    else:
         await _service.ladder_step(case_id, rung)

@@ -43,13 +43,14 @@ class Conversation(Base):
 
 class Case(Base):
     """An escalation episode of one pseudonymous resident. `reply_to` (the channel's id
-    for the resident, needed for the relay) and `excerpt` (only with consent) are sealed."""
+    for the resident, needed for the relay) and `shared` (what the resident agreed to send
+    the officer: the risk self-check's answers) are sealed."""
 
     __tablename__ = "cases"
 
     id = Column(String(16), primary_key=True)
     sender = Column(String(64), nullable=False, index=True)
-    status = Column(String(16), nullable=False, default="open")  # alerting | acknowledged | unreached | closed
+    status = Column(String(16), nullable=False, default="open")  # queued | alerting | acknowledged | unreached | closed
     severity = Column(String(16), nullable=False)
     category = Column(String(32), nullable=False)
     channel = Column(String(16), nullable=False)
@@ -58,7 +59,8 @@ class Case(Base):
     rung = Column(Integer, nullable=False, default=0)
     assigned_officer_id = Column(Integer, ForeignKey("officers.id", ondelete="SET NULL"))
     reply_to = Column(LargeBinary)
-    excerpt = Column(LargeBinary)
+    shared = Column(LargeBinary)
+    reporter = Column(String(16), nullable=False, default="resident")  # resident | third_party
     relay = Column(Boolean, nullable=False, default=False)
     acknowledged_at = Column(DateTime(timezone=True))
     closed_at = Column(DateTime(timezone=True))

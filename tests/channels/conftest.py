@@ -58,7 +58,7 @@ class FakeRasa:
             return web.json_response(self.answer(body["message"]))
 
         app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", webhook)
+        app.router.add_post("/webhooks/gateway/webhook", webhook)
         app.router.add_get("/", lambda _r: web.Response(text="Hello from Rasa"))
         self.server = TestServer(app, port=free_port())
         await self.server.start_server()

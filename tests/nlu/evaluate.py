@@ -62,7 +62,7 @@ def run_rasa(model: str, nlu_file: Path, out: Path) -> dict:
 
 
 def urgent_recall(out: Path) -> tuple[float, list[str]]:
-    from bot.conversation.safety import assess
+    from bot.nlu.triage import assess
 
     rows = []
     for name in ("intent_successes.json", "intent_errors.json"):

@@ -1,0 +1,292 @@
+"""Triage: is someone in danger right now, at high risk but not now, or neither?
+
+A lexicon over the message, sentence by sentence, independent of any trained model: the
+gateway runs it on every message before Rasa is asked (an emergency is recognised even when
+Rasa is down), and Rasa's `LetterReader` runs the same function so both agree.
+
+Three levels (docs/corpus.md has the labelling guide they follow):
+- `danger_now`: violence happening or imminent, a weapon in hand, strangled or locked in,
+  held or trafficked, a child harmed now or again tonight, intent to end one's life now →
+  the emergency answer and an urgent case;
+- `high_risk`: threats, past strangulation or weapons, ongoing or worsening violence,
+  stalking, pregnancy, a child hurt repeatedly, anything alarming but not clearly now → the
+  bot asks "Bạn có đang gặp nguy hiểm ngay lúc này không?" (yes escalates);
+- `none`.
+
+What decides between the first two is *time*. A short message ("nó đang cầm dao", "cứu em")
+is read as happening now unless it says otherwise; in a letter (a story with a question)
+violence is read as past unless a sentence places it now ("đang", "tối nay", "từ sáng tới
+giờ", "vẫn bị nhốt"). Past violence told in a letter does not by itself open an urgent case.
+
+Patterns are written with Vietnamese marks and compiled by `normalize.marked_regex`: a word
+typed with marks must match them ("giết cả" is not "giết cá", "tư vấn" is not "tự vẫn"); a
+word typed without marks matches the bare letters (recall first). Idioms that contain
+alarming words are removed first; a negation shortly before a match cancels it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.nlu.normalize import marked_regex, matchable
+
+DANGER_NOW, HIGH_RISK, NONE_LEVEL = "danger_now", "high_risk", "none"
+_RANK = {NONE_LEVEL: 0, HIGH_RISK: 1, DANGER_NOW: 2}
+
+# People, written with marks (unmarked text matches them too).
+_ME = r"(tôi|em|mình|con|cháu|mẹ|chị|tao|bé|cô|bà|vợ|tui|tớ|chúng tôi|mẹ con|hai mẹ con|ba mẹ con|cả nhà)"
+_WEAPON = r"(dao|rựa|búa|gậy|kiếm|kéo|xà beng|súng|xăng|axit|a xít|dao phay|mã tấu|chai|ghế|cuốc|thuổng|thanh sắt|gạch)"
+_ACT = r"(đánh|đập|đấm|đá|tát|xô|đẩy|quật|vụt|quất|trói|đánh đập|hành hạ|bạo hành|đánh tiếp)"
+_SEVERE = r"(chém|đâm|bóp cổ|siết cổ|bóp họng|đốt|tạt xăng|tạt axit|giết|xiết cổ|dìm|treo)"
+
+
+@dataclass(frozen=True)
+class Cue:
+    kind: str  # cry | severe | act | threat | captivity | trafficking | sexual | self_harm | child | risk | vague
+    category: str  # danger_to_life | sexual_violence | trafficking | child | self_harm
+    pattern: re.Pattern
+
+
+def _cues(kind: str, category: str, *patterns: str) -> list[Cue]:
+    return [Cue(kind, category, marked_regex(p)) for p in patterns]
+
+
+CUES: list[Cue] = [
+    # Cries for help.
+    *_cues("cry", "danger_to_life",
+           rf"\bcứu (lấy |giúp |với |giùm |gium )?{_ME}\b", r"\bcứu (với|giúp|giùm|mạng)\b",
+           r"\b(help|sos|help me)\b", r"\bkêu cứu\b", r"\bgiúp (tôi|em|mình|con|tui) với\b",
+           r"\b(gọi|báo) (công an|cảnh sát|113|115) (giúp|hộ|giùm|dùm) "),
+    # Severe violence and weapons.
+    *_cues("severe", "danger_to_life",
+           rf"\b(cầm|vung|cầm theo|lấy|mài|cầm sẵn|rút|dí|kề|vác|xách) ?(cái |con |cây |chai |khẩu )?{_WEAPON}\b",
+           rf"\b{_WEAPON} (kề|dí|chém|đâm|dọa|vào cổ|vào người)\b",
+           rf"\b{_SEVERE} {_ME}\b", rf"\b(bị|đã bị) {_SEVERE}\b",
+           r"\b(bóp cổ|siết cổ|xiết cổ|bóp họng|thắt cổ)\b",
+           r"\b(chảy|mất|ra nhiều|chảy nhiều|bê bết|đầy) máu\b", r"\bmáu (chảy|me|đầm đìa|không cầm)\b",
+           r"\b(ngất xỉu|ngất đi|bất tỉnh|gãy xương|gãy tay|gãy chân|gãy mũi|vỡ đầu|thủng đầu|bể đầu|rạn xương)\b",
+           r"\b(đốt nhà|tạt xăng|tẩm xăng|tạt axit|xịt axit|phóng hỏa|đổ xăng)\b",
+           r"\b(đánh|đâm|chém) (chết|đến chết|cho chết|thừa sống thiếu chết|nhừ tử)\b"),
+    # Hitting, beating.
+    *_cues("act", "danger_to_life",
+           rf"\b{_ACT} {_ME}\b", rf"\b(bị|đang bị) ({_ACT}|đánh ghen)\b", r"\b(đánh|đập) (phá|đồ|cửa)\b",
+           r"\bđánh tiếp\b", r"\b(quay lại|lại|về) (đánh|đập)\b"),
+    # Threats to kill or hurt.
+    *_cues("threat", "danger_to_life",
+           r"\b(dọa|đe dọa|đe doạ|doạ|tuyên bố|nói sẽ|sẽ|quyết|đòi|thề) (giết|chém|đâm|đốt|tạt|xử|thanh toán|cho chết)\b",
+           r"\b(giết|chém) (chết|cả|hết|luôn) ", r"\bgiết (tôi|em|mình|mẹ con|cả nhà|con|cháu|tui|vợ)\b",
+           r"\b(dọa|đe dọa|doạ) (đánh|tạt|chém|bắt con|cướp con|tung|đăng)\b",
+           r"\bkhông (tha|để yên) cho\b"),
+    # Held, locked in, chained, kept from leaving.
+    *_cues("captivity", "danger_to_life",
+           rf"\b(nhốt|khóa trái|khoá trái|xích|trói|giam) {_ME}\b",
+           r"\bbị (nhốt|giam lỏng|giam|xích|trói|khóa trong|khoá trong|khóa trái|cầm tù|giữ lại|bắt giữ)\b",
+           r"\b(xích cổ|xích chân|xích tay|xiềng)\b",
+           r"\bkhông cho (ra khỏi nhà|ra ngoài|đi ra|thoát|bỏ đi|liên lạc|dùng điện thoại|gọi điện)\b",
+           r"\b(trốn|bỏ trốn|chạy trốn)( \w+){0,6} (bị bắt lại|không thoát|đều thất bại|bất thành|bị đánh)\b",
+           r"\b(đang trốn|phải trốn|đang nấp|trốn (trong|dưới|ra|sang|qua|ở nhà))\b",
+           r"\bkhông (dám|thể) về nhà\b"),
+    # Trafficking and debt bondage.
+    *_cues("trafficking", "trafficking",
+           r"\b(bị )?(bán|lừa bán|đem bán|bắt cóc|bắt đi|lừa|đưa) (sang|qua|đi) (trung quốc|tq|campuchia|cam|lào|nước ngoài|biên giới|myanmar|malaysia)\b",
+           r"\b(mua bán người|buôn người|bị bán|bán người|bán (vợ|con|em|cô ấy|nó) (cho|sang))\b",
+           r"\b(giữ|thu|lấy|tịch thu) (hết )?(giấy tờ|hộ chiếu|cccd|căn cước|chứng minh|điện thoại)\b",
+           r"\b(không cho về|không được về|không cho (về|trở về) (nước|việt nam|quê))\b",
+           r"\b(bắt|ép|cưỡng ép|bị ép) (làm gái|bán dâm|tiếp khách|đi khách|làm việc không lương)\b",
+           r"\b(tiền chuộc|đòi chuộc|chuộc (về|người|ra)|trả nợ mới cho về)\b",
+           r"\b(không chịu|từ chối) (tiếp khách|đi khách|làm)( \w+){0,4} (bị )?(đánh|đập|bỏ đói)\b"),
+    # Sexual violence.
+    *_cues("sexual", "sexual_violence",
+           r"\b(hiếp dâm|cưỡng hiếp|hiếp|cưỡng dâm|hãm hiếp|giao cấu|dâm ô)\b",
+           rf"\b(xâm hại|làm nhục|cưỡng bức) (tình dục|thân thể|{_ME})\b",
+           r"\bbị (xâm hại|cưỡng bức|làm nhục|sờ soạng|lạm dụng tình dục)\b"),
+    # A child harmed.
+    *_cues("child", "child",
+           r"\b(bắt|phạt) (em|con|cháu|nó|bé) (quỳ|nhịn đói|đứng ngoài|ngủ ngoài)\b",
+           r"\b(không cho|chẳng cho) (em|con|cháu|nó|bé)? ?(ăn|uống|ngủ)\b", r"\b(bỏ đói|nhịn đói)\b",
+           r"\b(lột|cởi) (hết )?(quần )?(áo|đồ)\b",
+           rf"\b{_ACT} (con|bé|cháu|đứa nhỏ|thằng bé|con bé|con gái|con trai|nó)\b",
+           r"\b(đánh|vụt|quất) (bằng|bởi) (roi|thước|dây|gậy|móc|chổi|dép|thắt lưng)\b",
+           r"\b(con|bé|cháu) (đang|vừa|lại) bị (đánh|xâm hại|hiếp|bắt|nhốt|đâm)\b",
+           r"\b(bắt cóc|bắt mất) (con|bé|cháu)\b"),
+    # Self-harm.
+    *_cues("self_harm", "self_harm",
+           r"\b(muốn|sẽ|định|tính|chỉ muốn|thèm|quyết định) (chết|tự tử|tự sát|kết liễu|ra đi mãi mãi|tự vẫn)\b",
+           r"\b(tự tử|tự sát|quyên sinh|tự kết liễu|tự vẫn)\b",
+           r"\bkhông (muốn|thiết|còn muốn|còn thiết|muốn tiếp tục) sống\b",
+           r"\b(chán sống|sống làm gì|sống để làm gì|sống không nổi|chết cho xong|chết đi cho rồi|chết quách|chết cho rồi)\b",
+           r"\b(kết thúc|chấm dứt|kết liễu) (tất cả|cuộc đời|cuộc sống|đời mình|mạng sống|mọi thứ)\b",
+           r"\b(uống|nuốt) (thuốc ngủ|thuốc chuột|thuốc trừ sâu|cả vỉ thuốc|nhiều thuốc|hết vỉ thuốc|cả lọ thuốc|thuốc diệt cỏ)\b",
+           r"\b(cắt|rạch|cứa) (tay|cổ tay|mạch|cổ)\b", r"\b(nhảy|gieo mình) (sông|cầu|lầu|xuống sông|từ tầng|xuống)\b",
+           r"\btreo cổ\b", r"\b(biến mất|ra đi) (mãi mãi|khỏi thế giới này|vĩnh viễn)\b",
+           r"\b(không|chẳng) (còn )?(lý do|gì) để sống\b", r"\b(vĩnh biệt|lời cuối)\b"),
+    # High-risk indicators (never danger now by themselves).
+    *_cues("risk", "danger_to_life",
+           r"\b(theo dõi|đeo bám|rình rập|rình|bám theo|tìm đến tận|chặn đường|đến tận nhà)\b",
+           r"\b(nhắn tin|gọi điện) (đe dọa|chửi|khủng bố)\b",
+           r"\b(ngày càng|càng ngày càng|lần sau nặng hơn|nặng tay hơn|ngày một) (nặng|nhiều|nghiêm trọng|dã man|tệ)\b",
+           r"\b(mang thai|có thai|có bầu|bầu \d+ tháng)\b.*\b(đánh|đạp|đá)\b",
+           r"\b(đánh|đạp|đá)\b.*\b(mang thai|có thai|có bầu|đang bầu)\b",
+           r"\b(nguy hiểm|khẩn cấp|không an toàn)\b", r"\b(sợ|hoảng) (quá|lắm|chết|hãi)\b"),
+    # Alarming words that mean little alone: a question in a short message, nothing in a letter.
+    *_cues("vague", "danger_to_life", r"\b(chết|giết|máu|dao)\b"),
+]
+
+# Among cues of the same level, the earlier kind names the case's category.
+_KIND_ORDER = ("self_harm", "child", "sexual", "trafficking", "captivity", "cry", "severe", "threat", "act", "risk", "vague")
+CUES.sort(key=lambda cue: _KIND_ORDER.index(cue.kind))
+
+# Idioms containing alarming words, removed first.
+IDIOMS = [marked_regex(p) for p in [
+    r"\b(cười|nóng|lạnh|mệt|đói|vui|buồn cười|no|ngại|buồn ngủ|ngon|thơm|đẹp|dễ thương|nhớ|yêu|ghét|bận|khó chịu|hồi hộp|tức|chán|thích|đau bụng|sợ|xấu hổ|lo) (muốn |gần |sắp |đến )?chết( đi được| mất| rồi| luôn| đi| thôi)?\b",
+    r"\bchết (cười|mệt|tiệt|thiệt|điếng|khiếp|dở)\b",
+    r"\b(giết thời gian|hết đất sống|sống chết mặc bay|chết một cái|sinh tử|chết đuối vớ|thập tử nhất sinh)\b",
+    r"\bgiết (thịt|gà|heo|lợn|vịt|bò|cá|muỗi|kiến|gián|chuột|mổ)\b(?! (hai|ba|bốn|cả|nhà|mẹ|bố|con|gia đình|tôi|em|luôn))",
+    r"\b(phim|game|truyện|bài hát|tiểu thuyết)( \w+){0,4} (giết|chết|máu|đâm)\b",
+    r"\b(khẩn cấp|nguy hiểm)( \w+){0,2} (không|à|nhỉ|thế nào|là gì)$",
+    r"\b(truy cứu|cứu trợ|cứu hộ|cứu nạn|cứu tinh|cứu vớt|cứu thế|cứu cánh|cứu hỏa|cứu chữa|cấp cứu|cứu vãn|cứu giúp đỡ)\b",
+    r"\b(đánh (răng|giá|máy|bài|cờ|đề|lô|thức|điện|dấu|son|bóng|rơi|mất|lừa|vần|trống|chén|cầu lông|bạn|số|đổ|bạc|thuế|phấn|nhau chơi))\b",
+    r"\b(tư vấn|xin tư vấn)\b", r"\bbị (lừa|lừa tiền|lừa dối)\b(?! (sang|qua|bán|đi))",
+    r"\b(đá (bóng|banh|cầu|gà))\b", r"\b(dao động|dao kéo)\b", r"\b(giữ|lấy) (hết )?(tiền|lương|tiền lương|thẻ)\b",
+]]
+# Words whose folded form is alarming but that the resident wrote with settling marks.
+EXACT_IDIOMS = [marked_regex(p, exact=True) for p in [r"\btừ từ\b", r"\btừng trải\b"]]
+
+_NEGATION = marked_regex(
+    r"\b(không|chưa|chẳng|chả|đâu có|không có ai|chưa bao giờ|không bao giờ|hết|thôi|đừng|không còn|chưa từng|không hề)\b( \w+){0,3}$"
+)
+_NOW = marked_regex(
+    r"\b(đang|ngay bây giờ|bây giờ|bây h|giờ này|lúc này|ngay lúc này|hiện giờ|tối nay|đêm nay|chiều nay|lát nữa|"
+    r"sắp|chuẩn bị|vừa mới|vừa|còn đang|vẫn đang|vẫn bị|vẫn còn bị|hiện (em|tôi|cô ấy|con bé|chị ấy|nó) (đang|vẫn)|"
+    r"từ (sáng|trưa|chiều|tối|hôm qua|tối qua|đêm qua) (tới|đến) (giờ|nay|bây giờ)|ngoài cửa|đập cửa|"
+    r"đánh tiếp|quay lại đánh|về đánh tiếp|mấy ngày nay|mấy hôm nay|ngay bây h|giờ đây|cứu)\b"
+)
+_PAST = marked_regex(
+    r"\b(năm ngoái|năm trước|hồi trước|hồi đó|hồi ấy|ngày xưa|trước đây|năm xưa|đã lâu|đã từng|từng|có lần|lần trước|"
+    r"hôm trước|tháng trước|tuần trước|năm \d{4}|\d+ năm trước|mấy năm trước|hồi nhỏ|lúc nhỏ|khi còn nhỏ|"
+    r"hồi còn|lúc đó|khi đó|hôm đó|ngày đó|hôm qua|tối qua|đêm qua|đã ly hôn|sau khi ly hôn|đã được giải cứu|"
+    r"được giải cứu|đã trốn về|đã về nước|trốn về được|lúc trước|thời gian trước|ngày trước)\b"
+)
+_HABIT = marked_regex(
+    r"\b(thường xuyên|thường|hay|suốt ngày|suốt|nhiều lần|mỗi lần|mỗi khi|hễ|lúc nào cũng|hàng ngày|ngày nào cũng|"
+    r"triền miên|liên tục|cứ|bao nhiêu năm|nhiều năm|mấy năm nay|thỉnh thoảng|đôi khi)\b"
+)
+# Someone else is the one in danger (a neighbour, a relative, a child): the reporter is asked where.
+_OTHER = marked_regex(
+    r"\b(hàng xóm|nhà bên cạnh|nhà bên|sát vách|bạn (tôi|em|mình|thân)|chị gái|em gái|cô ấy|chị ấy|bà ấy|"
+    r"con gái (tôi|em|mình)|vợ (tôi|em)|cháu (tôi|em|gái)|đứa bé|con bé|thằng bé|bé gái|bé trai|đứa trẻ|"
+    r"học sinh (của )?(tôi|em)|mẹ (tôi|em|mình) bị|em (tôi|mình) bị)\b"
+)
+_FIRST_PERSON_VICTIM = marked_regex(rf"\b({_ACT}|{_SEVERE}|nhốt|chửi) (tôi|mình|tui|tớ)\b|\b(tôi|mình|tui) (bị|đang bị)\b")
+_SENTENCE = re.compile(r"(?<=[.!?…;\n])\s*|\s*\n\s*")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: str  # danger_now | high_risk | none
+    category: str | None = None  # danger_to_life | sexual_violence | trafficking | child | self_harm
+    rule: str | None = None  # "kind:time" of the deciding cue, for audits (never text)
+    third_party: bool = False
+    indicators: tuple[str, ...] = ()  # cue kinds seen, for the case and the evaluation
+
+    @property
+    def urgent(self) -> bool:
+        return self.level == DANGER_NOW
+
+    @property
+    def asks(self) -> bool:
+        return self.level == HIGH_RISK
+
+
+NONE = Assessment(NONE_LEVEL)
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in (p.strip() for p in _SENTENCE.split(text or "")) if s]
+
+
+def is_letter(text: str) -> bool:
+    """A story with a question rather than a message sent in the moment."""
+    words = len(re.findall(r"\w+", text or ""))
+    return words >= 40 or (len(sentences(text)) >= 3 and words >= 20)
+
+
+def _clean(sentence: str) -> str:
+    text = matchable(sentence)
+    for idiom in (*EXACT_IDIOMS, *IDIOMS):
+        text = idiom.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _time(clean: str, start: int, end: int) -> str:
+    before, after = clean[max(0, start - 60):start], clean[end:end + 50]
+    if _NOW.search(before) or _NOW.search(clean[start:end]) or _NOW.search(after):
+        return "now"
+    if _PAST.search(before) or _PAST.search(after[:25]):
+        return "past"
+    if _HABIT.search(before[-35:]):
+        return "habitual"
+    return "unmarked"
+
+
+def _level(kind: str, time: str, letter: bool) -> str:
+    """The level one cue gives, by its kind, its time and whether the text is a letter."""
+    if kind == "vague":
+        return NONE_LEVEL if letter else HIGH_RISK
+    if kind == "risk":
+        return HIGH_RISK
+    if time == "now":
+        return DANGER_NOW
+    if kind in ("captivity", "trafficking"):  # a state that lasts until it is said to be over
+        return HIGH_RISK if time in ("past", "habitual") else DANGER_NOW
+    if time == "past":
+        return NONE_LEVEL if kind == "act" and letter else HIGH_RISK
+    if not letter and time == "unmarked" and kind in ("cry", "severe", "self_harm", "sexual", "child"):
+        return DANGER_NOW
+    return HIGH_RISK
+
+
+def assess(text: str) -> Assessment:
+    """Triage the whole message; the highest level of any cue decides."""
+    if not text or not text.strip():
+        return NONE
+    letter = is_letter(text)
+    best: tuple[int, int, str, str] | None = None  # (rank, priority, kind:time, category)
+    kinds: set[str] = set()
+    for sentence in sentences(text):
+        clean = _clean(sentence)
+        if not clean:
+            continue
+        for priority, cue in enumerate(CUES):
+            for match in cue.pattern.finditer(clean):
+                if _negated(clean, match.start(), cue.kind):
+                    continue
+                time = _time(clean, match.start(), match.end())
+                level = _level(cue.kind, time, letter)
+                kinds.add(cue.kind)
+                candidate = (_RANK[level], -priority, f"{cue.kind}:{time}", cue.category)
+                if best is None or candidate[:2] > best[:2]:
+                    best = candidate
+                break
+    if best is None or best[0] == 0:
+        return NONE
+    rank, _, rule, category = best
+    level = DANGER_NOW if rank == 2 else HIGH_RISK
+    third = bool(_OTHER.search(matchable(text))) and not _FIRST_PERSON_VICTIM.search(matchable(text))
+    if third and category == "danger_to_life" and _mentions_child(text):
+        category = "child"
+    return Assessment(level, category, rule, third, tuple(sorted(kinds)))
+
+
+def _negated(clean: str, start: int, kind: str) -> bool:
+    if kind in ("cry", "self_harm"):  # "ko ai cứu em", "không muốn sống" are never cancelled
+        return False
+    return bool(_NEGATION.search(clean[max(0, start - 40):start].rstrip()))
+
+
+_CHILD = marked_regex(r"\b(đứa bé|con bé|thằng bé|bé gái|bé trai|đứa trẻ|trẻ em|cháu bé|\d+ tuổi|học sinh)\b")
+
+
+def _mentions_child(text: str) -> bool:
+    return bool(_CHILD.search(matchable(text)))

@@ -1,0 +1,166 @@
+"""Triage catches danger now however it is typed, asks about high risk, and leaves idioms,
+negations and past stories alone."""
+
+import pytest
+
+from bot.nlu.triage import assess
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("Cứu em với, ông ấy đang cầm dao đòi giết em", "danger_to_life"),
+        ("cuu em voi ck dang cam dao", "danger_to_life"),
+        ("ck e đg đánh e, cứu e", "danger_to_life"),
+        ("nó bóp cổ tôi, tôi không thở được", "danger_to_life"),
+        ("toi bi nhot trong nha khong ra duoc", "danger_to_life"),
+        ("tôi đang chảy máu nhiều lắm", "danger_to_life"),
+        ("ổng dọa giết hai mẹ con tui tối nay", "danger_to_life"),
+        ("Em lấy chồng được 5 năm, ổng hay say xỉn về chửi bới. Tối nay ổng cầm rựa đuổi em chạy ra đường, em đang trốn nhà hàng xóm", "danger_to_life"),
+        ("tôi vừa bị hiếp dâm", "sexual_violence"),
+        ("em bị lừa sang Trung Quốc, họ giữ hết giấy tờ không cho về", "trafficking"),
+        ("tôi muốn chết", "self_harm"),
+        ("toi khong muon song nua", "self_harm"),
+        ("e uống thuốc ngủ rồi", "self_harm"),
+        ("mệt mỏi quá, chỉ muốn kết thúc tất cả", "self_harm"),
+        ("Bố nó đang đánh con tôi chảy máu đầu", "child"),
+    ],
+)
+def test_emergencies_are_urgent(text, category):
+    result = assess(text)
+    assert result.urgent, text
+    assert result.category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cười muốn chết",
+        "nóng chết đi được",
+        "hôm nay mệt muốn chết luôn",
+        "không có ai đánh tôi cả",
+        "bạo lực gia đình được hiểu là gì vậy",
+        "cho tôi hỏi về trợ giúp pháp lý miễn phí",
+        "xin chào",
+        "truy cứu trách nhiệm hình sự là gì",
+        "giết thời gian bằng cách đọc sách",
+        "phim này nhiều cảnh giết chóc quá",
+        "",
+    ],
+)
+def test_idioms_negations_and_questions_are_not_emergencies(text):
+    assert not assess(text).urgent, text
+
+
+def test_an_unclear_mention_of_violence_asks_instead_of_escalating():
+    result = assess("hôm qua nó đánh tôi")
+    assert result.level == "high_risk"
+
+
+def test_the_assessment_never_carries_message_text():
+    result = assess("cứu tôi với")
+    assert "cứu" not in repr(result) and "cuu" not in repr(result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tôi muốn ly hôn vì chồng thường xuyên đánh đập. Xin tư vấn giúp tôi.",
+        "dạo này chồng em hay đi nhậu về muộn",
+        "từ từ rồi em tính, cảm ơn chị",
+        "được người thân cưu mang mấy tháng nay",
+        "trời tối rồi mà ổng chưa về",
+        "lương giảm còn 3 triệu, chồng cấm em đi làm thêm",
+        "em đợi một xíu nha",
+        "đám cưới em gái tôi tuần sau",
+    ],
+)
+def test_words_typed_with_marks_that_only_look_alarming_when_folded(text):
+    assert not assess(text).urgent, text
+
+
+def test_the_same_words_typed_without_marks_keep_the_alarming_reading():
+    assert assess("em muon tu tu").urgent
+    assert assess("tự vẫn cho xong").category == "self_harm"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Chồng em có lần còn bóp cổ em nhưng em không dám nói với ai",
+        "Chồng tôi từng cầm dao dọa giết tôi năm ngoái, giờ tôi vẫn sợ",
+        "chong toi da tung cam dao doa giet toi",
+    ],
+)
+def test_past_violence_asks_whether_the_danger_is_now(text):
+    assert assess(text).level == "high_risk", text
+
+
+def test_tung_typed_without_marks_is_not_taken_for_the_past():
+    assert assess("no doa tung anh roi dang cam dao").urgent
+
+
+# --- the marks a resident typed settle the word ----------------------------------------
+
+
+def test_a_marked_word_is_not_taken_for_another_word_with_the_same_letters():
+    """"giết cả hai mẹ con" (kill both) is not the idiom "giết cá" (kill fish)."""
+    assert assess("Anh ta nhắn là nếu em bỏ đi thì sẽ giết cả nhà em").level != "none"
+    assert assess("hôm nay nhà em giết cá nấu canh chua").level == "none"
+
+
+def test_unmarked_text_keeps_the_alarming_reading_when_the_context_says_so():
+    assert assess("no doa giet ca hai me con toi").level != "none"
+
+
+# --- letters: past violence asks, only danger now escalates ------------------------------
+
+PAST_LETTER = (
+    "Em lấy chồng được 5 năm, có một bé trai 3 tuổi. Từ khi cưới chồng em thường xuyên say xỉn, "
+    "chửi bới và đánh em, có lần em phải vào viện khâu mấy mũi. Giờ em đã về nhà mẹ đẻ ở được hai tháng. "
+    "Em muốn ly hôn và nuôi con thì phải làm thủ tục thế nào, em có được nuôi con không ạ?"
+)
+
+
+def test_a_letter_about_past_violence_does_not_raise_an_alarm():
+    result = assess(PAST_LETTER)
+    assert not result.urgent
+
+
+def test_a_letter_whose_last_sentences_place_the_danger_now_is_urgent():
+    letter = PAST_LETTER + " Nhưng tối nay anh ta say rượu tìm đến nhà mẹ em, đang đập cửa đòi giết em."
+    assert assess(letter).urgent
+
+
+def test_a_child_harmed_now_is_danger_now():
+    result = assess("dì ghẻ phạt cháu quỳ ngoài hiên từ trưa tới giờ, chẳng cho ăn uống gì, cháu mới 9 tuổi")
+    assert result.urgent and result.category == "child"
+
+
+def test_a_child_who_expects_to_be_beaten_again_tonight_is_danger_now():
+    assert assess("hôm qua bố dượng lấy thước đánh em mấy lần, tối nay bố về chắc lại đánh em tiếp").urgent
+
+
+def test_someone_held_abroad_and_beaten_is_danger_now_and_a_third_party_report():
+    result = assess("Hãy giúp em gái tôi, nó bị lừa sang Campuchia, họ giữ hộ chiếu và không cho về, ai không chịu làm là bị đánh")
+    assert result.urgent and result.category == "trafficking"
+    assert result.third_party
+
+
+def test_a_woman_chained_by_her_husband_is_danger_now():
+    assert assess("chồng xích cổ tôi trong chuồng, con trai tôi bị nó đánh gãy tay").urgent
+
+
+def test_a_neighbour_reporting_violence_next_door_is_a_third_party_report():
+    result = assess("nhà hàng xóm đang đánh vợ dã man, tôi nghe tiếng kêu cứu")
+    assert result.urgent and result.third_party
+
+
+@pytest.mark.parametrize("text", [
+    "Hồi nhỏ em từng bị anh họ xâm hại, giờ em 20 tuổi rồi mà vẫn ám ảnh, em nên làm gì để vượt qua?",
+    "Năm ngoái chồng tôi đánh tôi gãy tay, chúng tôi đã ly hôn. Giờ tôi muốn hỏi về việc chia tài sản.",
+    "Nhiều lúc em chỉ muốn chết quách cho xong, nhưng nghĩ đến con em lại cố gắng. Chồng em cứ chửi em là đồ vô dụng, "
+    "không cho em đi làm, không đưa tiền. Em phải làm sao để thoát khỏi cuộc hôn nhân này?",
+])
+def test_stories_of_past_harm_or_despair_ask_instead_of_escalating(text):
+    assert not assess(text).urgent
