@@ -53,8 +53,9 @@ unit: install ## unit tests only (no Rasa server)
 e2e: install train browser ## end-to-end tests: real Rasa, action server, gateway, browser; SQLite and PostgreSQL
 	$(BIN)/python -m pytest -q -m e2e
 
-eval: install train ## rasa test nlu on the held-out files; prints F1, writes reports/, enforces thresholds
+eval: install train ## held-out NLU files and real letters through the real stack; enforces every target
 	$(BIN)/python -m tests.nlu.evaluate --model $(MODEL)
+	$(BIN)/python -m tests.letters.evaluate --split test --enforce
 
 core-test: install train ## conversation tests with --fail-on-prediction-errors
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out reports/core

@@ -237,7 +237,7 @@ class LetterReader(GraphComponent):
     Adds `letter` to the parse data: {"topics", "asked", "letter", "triage", "category",
     "third_party"}. The triage (bot/nlu/triage.py, the same function the gateway runs)
     overrides the intent where the two must agree: danger now → `urgent_danger` (or
-    `self_harm`); a letter is always `disclose_abuse`, whose action reads the whole letter
+    `self_harm`, or `report_danger` when someone else is in danger); a letter is always `disclose_abuse`, whose action reads the whole letter
     (a letter the classifier called urgent but that tells of no danger now is asked
     whether the danger is now instead of raising an alarm). Runs after FallbackClassifier,
     so a letter never ends in the fallback.
@@ -304,7 +304,8 @@ class LetterReader(GraphComponent):
             level = assessment.level
             intent = (message.get(INTENT) or {}).get("name")
             if assessment.urgent:
-                intent = "self_harm" if assessment.category == "self_harm" else "urgent_danger"
+                intent = "self_harm" if assessment.category == "self_harm" else (
+                    "report_danger" if assessment.third_party else "urgent_danger")
             elif reading.letter:
                 if intent in ("urgent_danger", "self_harm"):
                     level = triage.HIGH_RISK

@@ -70,7 +70,8 @@ CUES: list[Cue] = [
            r"\b(đánh|đâm|chém) (chết|đến chết|cho chết|thừa sống thiếu chết|nhừ tử)\b"),
     # Hitting, beating.
     *_cues("act", "danger_to_life",
-           rf"\b{_ACT} {_ME}\b", rf"\b(bị|đang bị) ({_ACT}|đánh ghen)\b", r"\b(đánh|đập) (phá|đồ|cửa)\b",
+           rf"\b{_ACT} {_ME}\b", rf"\b(bị|đang bị) ({_ACT}|đánh ghen)\b", rf"\bbị (\w+ ){{1,2}}{_ACT}\b",
+           r"\b(đánh|đập) (phá|đồ|cửa)\b",
            r"\bđánh tiếp\b", r"\b(quay lại|lại|về) (đánh|đập)\b"),
     # Threats to kill or hurt.
     *_cues("threat", "danger_to_life",
@@ -269,11 +270,12 @@ def assess(text: str) -> Assessment:
                 if best is None or candidate[:2] > best[:2]:
                     best = candidate
                 break
+    plain = matchable(text)
+    third = bool(_OTHER.search(plain)) and not _FIRST_PERSON_VICTIM.search(plain)
     if best is None or best[0] == 0:
-        return NONE
+        return Assessment(NONE_LEVEL, third_party=third)
     rank, _, rule, category = best
     level = DANGER_NOW if rank == 2 else HIGH_RISK
-    third = bool(_OTHER.search(matchable(text))) and not _FIRST_PERSON_VICTIM.search(matchable(text))
     if third and category == "danger_to_life" and _mentions_child(text):
         category = "child"
     return Assessment(level, category, rule, third, tuple(sorted(kinds)))

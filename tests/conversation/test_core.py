@@ -1,0 +1,172 @@
+"""The conversation core with a scripted Rasa and the real escalation service (SQLite and
+PostgreSQL): "có" after any reply that mentions danger escalates; third-party reports and
+requests for contact open the right cases."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.conversation.core import ConversationCore, Message
+from bot.conversation.rasa_client import RasaUnavailable
+from bot.services import roster
+from bot.services.escalation import QUEUED_RUNG, Escalation
+from bot.storage.crypto import Sealer
+from bot.storage.db import session_scope
+from bot.storage.models import Case
+from tests.conftest import ROOT
+from tests.test_escalation import Clock, RecordingSender
+
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+GATEWAY = yaml.safe_load((ROOT / "bot" / "content" / "gateway.yml").read_text(encoding="utf-8"))
+DANGER = re.compile(r"nguy\s+hiểm", re.I)
+WEEKDAY_MORNING = datetime(2026, 12, 1, 9, 0, tzinfo=roster.HUE)  # a Tuesday
+SATURDAY_NIGHT = datetime(2026, 12, 5, 22, 0, tzinfo=roster.HUE)
+
+
+class ScriptedRasa:
+    """Answers each turn with the next scripted list of bot messages; records what it got."""
+
+    def __init__(self, *answers: list[dict] | Exception):
+        self.answers = list(answers)
+        self.received: list[str] = []
+
+    async def send(self, sender: str, message: str, channel: str) -> list[dict]:
+        self.received.append(message)
+        answer = self.answers.pop(0) if self.answers else []
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def core_with(rasa, at=WEEKDAY_MORNING):
+    timers: list = []
+    sender = RecordingSender()
+    service = Escalation(sender, timedelta(minutes=3), lambda c, r, when: timers.append((c, r, when)), Clock(at))
+    return ConversationCore(rasa, rate_per_minute=100, escalation=service), service, sender, timers
+
+
+def _as_rasa(variant: dict) -> list[dict]:
+    return [{"text": variant.get("text"), "buttons": variant.get("buttons") or []}]
+
+
+DANGER_REPLIES = [
+    pytest.param(_as_rasa(variants[0]), id=name)
+    for name, variants in DOMAIN["responses"].items()
+    if DANGER.search(variants[0].get("text") or "") and "custom" not in variants[0]
+]
+
+
+def test_replies_that_mention_danger_are_many():
+    assert len(DANGER_REPLIES) >= 10
+
+
+@pytest.mark.parametrize("reply", DANGER_REPLIES)
+async def test_yes_after_any_reply_that_mentions_danger_escalates(db_url, reply):
+    rasa = ScriptedRasa(reply, [{"text": "…", "custom": {"signal": "urgent"}}])
+    core, service, sender, _ = core_with(rasa)
+    await core.handle(Message("web", "resident-1", text="chuyện nhà em"))
+    answer = await core.handle(Message("web", "resident-1", text="dạ có"))
+    await service.drain()
+    assert rasa.received[-1] == "/urgent_danger"
+    assert answer.escalation is not None
+
+
+@pytest.mark.parametrize("name", [k for k, v in GATEWAY.items() if isinstance(v, str) and DANGER.search(v)])
+async def test_yes_after_a_gateway_text_that_mentions_danger_escalates_even_with_rasa_down(db_url, name):
+    rasa = ScriptedRasa([{"text": GATEWAY[name]}], RasaUnavailable("down"))
+    core, service, _, _ = core_with(rasa)
+    await core.handle(Message("telegram", "resident-2", text="xin chào"))
+    answer = await core.handle(Message("telegram", "resident-2", text="co"))
+    await service.drain()
+    assert answer.escalation is not None
+    assert answer.messages[0]["text"].startswith("Hãy gọi ngay 113")
+
+
+async def test_yes_to_another_question_is_not_taken_for_danger(db_url):
+    ask_safe = DOMAIN["responses"]["utter_ask_safe_to_talk"][0]
+    rasa = ScriptedRasa(_as_rasa(ask_safe), [{"text": "Cảm ơn bạn."}])
+    core, _, _, _ = core_with(rasa)
+    await core.handle(Message("web", "resident-3", text="chồng em hay chửi em"))
+    answer = await core.handle(Message("web", "resident-3", text="có"))
+    assert rasa.received[-1] == "có"
+    assert answer.escalation is None
+
+
+async def test_yes_long_after_the_mention_is_an_ordinary_yes(db_url, monkeypatch):
+    from bot.conversation import core as core_module
+
+    rasa = ScriptedRasa(_as_rasa(DOMAIN["responses"]["utter_child_abuse"][0]), [{"text": "Vâng."}])
+    core, _, _, _ = core_with(rasa)
+    await core.handle(Message("web", "resident-4", text="cháu tôi bị đánh"))
+    monkeypatch.setattr(core_module, "DANGER_CONFIRM_SECONDS", 0)
+    core._danger_mentioned = {k: (0.0, v[1]) for k, v in core._danger_mentioned.items()}
+    answer = await core.handle(Message("web", "resident-4", text="có"))
+    assert rasa.received[-1] == "có" and answer.escalation is None
+
+
+async def test_a_neighbour_reporting_danger_now_opens_a_third_party_case(db_url):
+    rasa = ScriptedRasa([{"text": "Hãy gọi ngay 113…", "custom": {"signal": "urgent"}}])
+    core, service, sender, _ = core_with(rasa)
+    roster.add_officer("Trực ban", "police", "duty_desk", "*", telegram_id="1001")
+    answer = await core.handle(Message("web", "neighbour", text="nhà hàng xóm đang đánh vợ dã man, chị ấy kêu cứu"))
+    await service.drain()
+    texts = [m["text"] for m in answer.messages]
+    assert any("Người đó đang ở phường, xã nào" in t for t in texts)
+    with session_scope() as session:
+        case = session.scalar(select(Case))
+    assert case.reporter == "third_party"
+    assert "Người báo tin là người khác" in sender.alerts[0][1]
+
+
+async def test_yes_after_the_third_party_danger_question_reports_it(db_url):
+    question = DOMAIN["responses"]["utter_ask_danger_other"][0]
+    rasa = ScriptedRasa(_as_rasa(question), [{"text": "…", "custom": {"signal": "urgent"}}])
+    core, service, _, _ = core_with(rasa)
+    await core.handle(Message("web", "relative", text="em gái tôi hay bị chồng đánh"))
+    await core.handle(Message("web", "relative", text="vâng"))
+    await service.drain()
+    assert rasa.received[-1] == "/report_danger"
+    with session_scope() as session:
+        assert session.scalar(select(Case.reporter)) == "third_party"
+
+
+async def test_a_request_for_contact_in_office_hours_queues_a_case_and_tells_the_officer_once(db_url):
+    shared = {"answers": ["yes", "no"], "high": True}
+    rasa = ScriptedRasa([{"custom": {"signal": "contact_request", "risk": shared}}, {"text": "Mình đã ghi nhận…"}])
+    core, service, sender, timers = core_with(rasa)
+    roster.add_officer("Trực ban", "social_affairs", "duty_desk", "*", telegram_id="1001")
+    answer = await core.handle(Message("telegram", "resident-5", payload="/request_contact"))
+    await service.drain()
+    assert answer.escalation["status"] == "queued"
+    assert answer.messages[-1]["text"] == GATEWAY["contact_queued"]
+    assert len(sender.alerts) == 1 and "không khẩn cấp" in sender.alerts[0][1]
+    assert timers == []  # no urgent ladder
+    with session_scope() as session:
+        case = session.scalar(select(Case))
+    assert case.severity == "high" and case.status == "queued"
+    assert json.loads(Sealer("case").open(case.shared)) == shared
+    assert await service.acknowledge(case.id, 1) == "assigned"
+
+
+async def test_a_request_for_contact_at_night_waits_for_monday_morning(db_url):
+    rasa = ScriptedRasa([{"custom": {"signal": "contact_request", "risk": None}}])
+    core, service, sender, timers = core_with(rasa, at=SATURDAY_NIGHT)
+    roster.add_officer("Trực ban", "social_affairs", "duty_desk", "*", telegram_id="1001")
+    await core.handle(Message("telegram", "resident-6", payload="/request_contact"))
+    await service.drain()
+    assert sender.alerts == []
+    [(case_id, rung, when)] = timers
+    assert rung == QUEUED_RUNG and when == datetime(2026, 12, 7, 7, 30, tzinfo=roster.HUE)
+
+
+async def test_a_request_for_contact_with_nobody_registered_says_so_honestly(db_url):
+    rasa = ScriptedRasa([{"custom": {"signal": "contact_request", "risk": None}}])
+    core, _, _, _ = core_with(rasa)
+    answer = await core.handle(Message("web", "resident-7", payload="/request_contact"))
+    assert answer.messages[-1]["text"] == GATEWAY["contact_unavailable"]
