@@ -247,7 +247,7 @@ class LetterReader(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"corpus": "nlu_data/letters", "threshold": 0.35, "C": 4.0, "random_state": 42}
+        return {"corpus": "nlu_data/letters", "threshold": 0.2, "C": 1.0, "random_state": 42}
 
     @staticmethod
     def required_packages() -> list[str]:

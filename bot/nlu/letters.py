@@ -84,13 +84,13 @@ def load_records(directory: Path, splits: tuple[str, ...] = ("train", "seeds")) 
 class TopicReader:
     """Multi-label topic scores for a letter, its question sentences weighed in."""
 
-    def __init__(self, model, threshold: float = 0.35, max_topics: int = 3):
+    def __init__(self, model, threshold: float = 0.2, max_topics: int = 3):
         self.model = model
         self.threshold = threshold
         self.max_topics = max_topics
 
     @classmethod
-    def train(cls, records: list[dict], threshold: float = 0.35, c: float = 4.0, seed: int = 42) -> TopicReader:
+    def train(cls, records: list[dict], threshold: float = 0.2, c: float = 1.0, seed: int = 42) -> TopicReader:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier

@@ -38,7 +38,7 @@ _RANK = {NONE_LEVEL: 0, HIGH_RISK: 1, DANGER_NOW: 2}
 _ME = r"(tôi|em|mình|con|cháu|mẹ|chị|tao|bé|cô|bà|vợ|tui|tớ|chúng tôi|mẹ con|hai mẹ con|ba mẹ con|cả nhà)"
 _WEAPON = r"(dao|rựa|búa|gậy|kiếm|kéo|xà beng|súng|xăng|axit|a xít|dao phay|mã tấu|chai|ghế|cuốc|thuổng|thanh sắt|gạch)"
 _ACT = r"(đánh|đập|đấm|đá|tát|xô|đẩy|quật|vụt|quất|trói|đánh đập|hành hạ|bạo hành|đánh tiếp)"
-_SEVERE = r"(chém|đâm|bóp cổ|siết cổ|bóp họng|đốt|tạt xăng|tạt axit|giết|xiết cổ|dìm|treo)"
+_SEVERE = r"(chém|đâm|bóp cổ|siết cổ|bóp họng|đốt|tạt xăng|tạt axit|xiết cổ|dìm|treo)"
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,26 @@ class Cue:
     kind: str  # cry | severe | act | threat | captivity | trafficking | sexual | self_harm | child | risk | vague
     category: str  # danger_to_life | sexual_violence | trafficking | child | self_harm
     pattern: re.Pattern
+    negatable: bool = True  # False: a negation before it does not cancel it ("ko ai cứu em")
 
 
-def _cues(kind: str, category: str, *patterns: str) -> list[Cue]:
-    return [Cue(kind, category, marked_regex(p)) for p in patterns]
+def _cues(kind: str, category: str, *patterns: str, negatable: bool | None = None) -> list[Cue]:
+    if negatable is None:
+        negatable = kind not in ("cry", "self_harm")
+    return [Cue(kind, category, marked_regex(p), negatable) for p in patterns]
 
 
 CUES: list[Cue] = [
     # Cries for help.
     *_cues("cry", "danger_to_life",
            rf"\bcứu (lấy |giúp |với |giùm |gium )?{_ME}\b", r"\bcứu (với|giúp|giùm|mạng)\b",
-           r"\b(help|sos|help me)\b", r"\bkêu cứu\b", r"\bgiúp (tôi|em|mình|con|tui) với\b",
-           r"\b(gọi|báo) (công an|cảnh sát|113|115) (giúp|hộ|giùm|dùm) "),
+           r"\b(help|sos|help me)\b", r"\bgiúp (tôi|em|mình|con|tui) với\b",
+           r"\b(gọi|báo) (công an|cảnh sát|113|115) (giúp|hộ|giùm|dùm) ",
+           r"\bcứu (lấy |giúp |giùm |dùm )?(người thân|vợ|chồng|anh|bố|ba|cháu|bạn|nó|họ|chúng|tụi|mạng)\b"),
+    # A child's plea to the one hurting them ("bố đừng xích con nữa"): never read as a negation.
+    *_cues("cry", "child",
+           r"\bđừng (đánh|xích|nhốt|kéo|đánh đập|đốt|trói|đạp|bóp cổ|giết) (con|cháu|em|mẹ|bé)\b",
+           r"\b(tha|tha cho) (con|cháu|em) (đi|với)\b"),
     # Severe violence and weapons.
     *_cues("severe", "danger_to_life",
            rf"\b(cầm|vung|cầm theo|lấy|mài|cầm sẵn|rút|dí|kề|vác|xách) ?(cái |con |cây |chai |khẩu )?{_WEAPON}\b",
@@ -71,7 +79,7 @@ CUES: list[Cue] = [
     # Hitting, beating.
     *_cues("act", "danger_to_life",
            rf"\b{_ACT} {_ME}\b", rf"\b(bị|đang bị) ({_ACT}|đánh ghen)\b", rf"\bbị (\w+ ){{1,2}}{_ACT}\b",
-           r"\b(đánh|đập) (phá|đồ|cửa)\b",
+           r"\b(đánh|đập) (phá|đồ|cửa)\b", r"\b(đánh đập|hành hạ|bạo hành|ngược đãi|đánh đòn|ăn đòn)\b",
            r"\bđánh tiếp\b", r"\b(quay lại|lại|về) (đánh|đập)\b"),
     # Threats to kill or hurt.
     *_cues("threat", "danger_to_life",
@@ -86,16 +94,16 @@ CUES: list[Cue] = [
            r"\b(xích cổ|xích chân|xích tay|xiềng)\b",
            r"\bkhông cho (ra khỏi nhà|ra ngoài|đi ra|thoát|bỏ đi|liên lạc|dùng điện thoại|gọi điện)\b",
            r"\b(trốn|bỏ trốn|chạy trốn)( \w+){0,6} (bị bắt lại|không thoát|đều thất bại|bất thành|bị đánh)\b",
-           r"\b(đang trốn|phải trốn|đang nấp|trốn (trong|dưới|ra|sang|qua|ở nhà))\b",
-           r"\bkhông (dám|thể) về nhà\b"),
+           r"\b(đang trốn|phải trốn|đang nấp|trốn (trong|dưới|ra|sang|qua|ở nhà))\b"),
     # Trafficking and debt bondage.
     *_cues("trafficking", "trafficking",
            r"\b(bị )?(bán|lừa bán|đem bán|bắt cóc|bắt đi|lừa|đưa) (sang|qua|đi) (trung quốc|tq|campuchia|cam|lào|nước ngoài|biên giới|myanmar|malaysia)\b",
-           r"\b(mua bán người|buôn người|bị bán|bán người|bán (vợ|con|em|cô ấy|nó) (cho|sang))\b",
+           r"\b(mua bán người|buôn người|bị bán(?! (bè|trai|gái|học|thân|cùng|đời|hàng|thân))|bán người|bán (vợ|con|em|cô ấy|nó) (cho|sang))\b",
            r"\b(giữ|thu|lấy|tịch thu) (hết )?(giấy tờ|hộ chiếu|cccd|căn cước|chứng minh|điện thoại)\b",
            r"\b(không cho về|không được về|không cho (về|trở về) (nước|việt nam|quê))\b",
            r"\b(bắt|ép|cưỡng ép|bị ép) (làm gái|bán dâm|tiếp khách|đi khách|làm việc không lương)\b",
-           r"\b(tiền chuộc|đòi chuộc|chuộc (về|người|ra)|trả nợ mới cho về)\b",
+           r"\b(tiền chuộc|đòi chuộc|chuộc (\w+ )?(về|người|ra)|trả nợ mới cho về)\b",
+           r"\bbán (\w+ )?sang\b", r"\b(trả|gánh|ôm) (hết )?nợ (mới|thì mới) (cho|được|thả) (về|đi|ra)\b",
            r"\b(không chịu|từ chối) (tiếp khách|đi khách|làm)( \w+){0,4} (bị )?(đánh|đập|bỏ đói)\b"),
     # Sexual violence.
     *_cues("sexual", "sexual_violence",
@@ -121,7 +129,18 @@ CUES: list[Cue] = [
            r"\b(uống|nuốt) (thuốc ngủ|thuốc chuột|thuốc trừ sâu|cả vỉ thuốc|nhiều thuốc|hết vỉ thuốc|cả lọ thuốc|thuốc diệt cỏ)\b",
            r"\b(cắt|rạch|cứa) (tay|cổ tay|mạch|cổ)\b", r"\b(nhảy|gieo mình) (sông|cầu|lầu|xuống sông|từ tầng|xuống)\b",
            r"\btreo cổ\b", r"\b(biến mất|ra đi) (mãi mãi|khỏi thế giới này|vĩnh viễn)\b",
-           r"\b(không|chẳng) (còn )?(lý do|gì) để sống\b", r"\b(vĩnh biệt|lời cuối)\b"),
+           r"\b(không|chẳng) (còn )?(lý do|gì) để sống\b", r"\b(vĩnh biệt|lời cuối)\b",
+           # Farewell letters, in the words they are really written in.
+           r"\bkhông (thể|còn|muốn) (sống|chịu|chịu đựng|chịu nổi|tồn tại)( được| nổi| thêm)?( \w+){0,4} nữa\b",
+           r"\bkhông (thể )?sống (nổi|được) (nữa|trên cõi đời|trên đời)\b",
+           r"\b(tìm|được|xin) (sự )?giải thoát\b", r"\bbuông xuôi( tất cả| hết| mọi thứ)?\b(?! (tay|chân))",
+           r"\b(để|khi|sẽ|phải|xin phép|xin được) (em|con|tôi|mẹ|chị|anh)? ?ra đi\b(?! (làm|học|chơi|công tác|lập nghiệp))",
+           r"\b(ảnh|di ảnh|ảnh cưới) (để )?thờ\b",
+           r"\bkhông (nên|đáng) (xuất hiện|sinh ra|có mặt|tồn tại) (trên|ở|trong)\b",
+           r"\b(không còn|không có|hết) (con )?(đường|lối) (thoát|lựa chọn|nào)\b",
+           r"\b(đem|mang|dẫn) (\w+ )?(đứa|con|các con|cháu) (theo|đi theo|đi cùng)\b",
+           r"\b(chết|ra đi|đi) (cùng|theo) (các con|con|mẹ con)\b",
+           r"\b(xin lỗi|có lỗi với) (ba mẹ|bố mẹ|ba má|cha mẹ|bố|ba|má)\b(.*)\b(mệt|chịu|nản|không thể|yếu đuối|bế tắc)\b"),
     # High-risk indicators (never danger now by themselves).
     *_cues("risk", "danger_to_life",
            r"\b(theo dõi|đeo bám|rình rập|rình|bám theo|tìm đến tận|chặn đường|đến tận nhà)\b",
@@ -129,7 +148,10 @@ CUES: list[Cue] = [
            r"\b(ngày càng|càng ngày càng|lần sau nặng hơn|nặng tay hơn|ngày một) (nặng|nhiều|nghiêm trọng|dã man|tệ)\b",
            r"\b(mang thai|có thai|có bầu|bầu \d+ tháng)\b.*\b(đánh|đạp|đá)\b",
            r"\b(đánh|đạp|đá)\b.*\b(mang thai|có thai|có bầu|đang bầu)\b",
-           r"\b(nguy hiểm|khẩn cấp|không an toàn)\b", r"\b(sợ|hoảng) (quá|lắm|chết|hãi)\b"),
+           r"\b(nguy hiểm|khẩn cấp|không an toàn)\b", r"\b(sợ|hoảng) (quá|lắm|chết|hãi)\b",
+           r"\bkhông (dám|thể) về nhà\b"),
+    # Telling of a cry for help: high risk, whatever negation surrounds it.
+    *_cues("risk", "danger_to_life", r"\b(kêu cứu|cầu cứu|cầu xin cứu)\b", negatable=False),
     # Alarming words that mean little alone: a question in a short message, nothing in a letter.
     *_cues("vague", "danger_to_life", r"\b(chết|giết|máu|dao)\b"),
 ]
@@ -157,21 +179,33 @@ EXACT_IDIOMS = [marked_regex(p, exact=True) for p in [r"\btừ từ\b", r"\btừ
 _NEGATION = marked_regex(
     r"\b(không|chưa|chẳng|chả|đâu có|không có ai|chưa bao giờ|không bao giờ|hết|thôi|đừng|không còn|chưa từng|không hề)\b( \w+){0,3}$"
 )
+# When the danger is: `_DEIXIS` places a whole sentence now ("tối nay", "ngay bây giờ");
+# `_NOW` marks the verb next to it ("đang", "vẫn bị"); `_SOON` ("vừa", "sắp", "đánh tiếp")
+# counts only in a short message, where nothing else tells the time.
+_DEIXIS = marked_regex(
+    r"\b(ngay bây giờ|bây giờ|bây h|giờ này|lúc này|ngay lúc này|tối nay|đêm nay|chiều nay|lát nữa|ngay bây h|"
+    r"từ (sáng|trưa|chiều|tối|hôm qua|tối qua|đêm qua) (tới|đến) (giờ|nay|bây giờ))\b"
+)
 _NOW = marked_regex(
-    r"\b(đang|ngay bây giờ|bây giờ|bây h|giờ này|lúc này|ngay lúc này|hiện giờ|tối nay|đêm nay|chiều nay|lát nữa|"
-    r"sắp|chuẩn bị|vừa mới|vừa|còn đang|vẫn đang|vẫn bị|vẫn còn bị|hiện (em|tôi|cô ấy|con bé|chị ấy|nó) (đang|vẫn)|"
-    r"từ (sáng|trưa|chiều|tối|hôm qua|tối qua|đêm qua) (tới|đến) (giờ|nay|bây giờ)|ngoài cửa|đập cửa|"
-    r"đánh tiếp|quay lại đánh|về đánh tiếp|mấy ngày nay|mấy hôm nay|ngay bây h|giờ đây|cứu)\b"
+    r"\b(?<!dù )(?<!khi )(?<!lúc )(đang(?! (sợ|thương|lẽ|ghét|kể|giá|yêu|tiếc|buồn|ngại|lo|trách|kinh|khen|nể|mặt|tin|quý|"
+    r"đời|chú ý|ngờ|cho con|ăn|ngủ|làm|học|mang))|còn đang|vẫn đang|hiện đang|hiện vẫn|"
+    r"(vẫn|còn) (bị|đang bị) (nhốt|giam|giữ|xích|trói|bắt giữ)|hiện (em|tôi|cô ấy|con bé|chị ấy|nó) (đang|vẫn)|giờ đây)\b"
+)
+_SOON = marked_regex(
+    r"\b(sắp|chuẩn bị|vừa mới|vừa (bị|đánh|đập|bóp|chém|đâm|cầm|dọa|nhốt|xảy ra|chạy|trốn)|đánh tiếp|quay lại đánh|"
+    r"về đánh tiếp|mấy ngày nay|mấy hôm nay|ngoài cửa|đập cửa)\b"
 )
 _PAST = marked_regex(
     r"\b(năm ngoái|năm trước|hồi trước|hồi đó|hồi ấy|ngày xưa|trước đây|năm xưa|đã lâu|đã từng|từng|có lần|lần trước|"
     r"hôm trước|tháng trước|tuần trước|năm \d{4}|\d+ năm trước|mấy năm trước|hồi nhỏ|lúc nhỏ|khi còn nhỏ|"
     r"hồi còn|lúc đó|khi đó|hôm đó|ngày đó|hôm qua|tối qua|đêm qua|đã ly hôn|sau khi ly hôn|đã được giải cứu|"
-    r"được giải cứu|đã trốn về|đã về nước|trốn về được|lúc trước|thời gian trước|ngày trước)\b"
+    r"được giải cứu|đã trốn về|đã về nước|trốn về được|lúc trước|thời gian trước|ngày trước|lần gần nhất|"
+    r"lần mới nhất|lần gần đây nhất|lần đầu tiên|lần đầu)\b"
 )
 _HABIT = marked_regex(
     r"\b(thường xuyên|thường|hay|suốt ngày|suốt|nhiều lần|mỗi lần|mỗi khi|hễ|lúc nào cũng|hàng ngày|ngày nào cũng|"
-    r"triền miên|liên tục|cứ|bao nhiêu năm|nhiều năm|mấy năm nay|thỉnh thoảng|đôi khi)\b"
+    r"triền miên|liên tục|cứ|bao nhiêu năm|nhiều năm|mấy năm nay|thỉnh thoảng|đôi khi|những lần|các lần|lần nào cũng|"
+    r"có khi|nhiều khi|những trận|trận đòn)\b"
 )
 # Someone else is the one in danger (a neighbour, a relative, a child): the reporter is asked where.
 _OTHER = marked_regex(
@@ -180,6 +214,12 @@ _OTHER = marked_regex(
     r"học sinh (của )?(tôi|em)|mẹ (tôi|em|mình) bị|em (tôi|mình) bị)\b"
 )
 _FIRST_PERSON_VICTIM = marked_regex(rf"\b({_ACT}|{_SEVERE}|nhốt|chửi) (tôi|mình|tui|tớ)\b|\b(tôi|mình|tui) (bị|đang bị)\b")
+# A farewell written to one's parents: an apology and a sense of failure anywhere in the text.
+_APOLOGY = marked_regex(r"\b(xin lỗi|có lỗi với|tha lỗi cho) (ba mẹ|bố mẹ|ba má|cha mẹ|bố|ba|má|mẹ|gia đình|mọi người)\b")
+_FAILURE = marked_regex(
+    r"\b(yếu đuối|vô dụng|phụ lòng|không đáp ứng|không vượt qua|gánh nặng|bất hiếu|tệ hại|không xứng|thất vọng về con|"
+    r"mệt mỏi|không chịu nổi|bế tắc|có lỗi|khiến (cha mẹ|bố mẹ|ba mẹ|ba má|mọi người) buồn)\b"
+)
 _SENTENCE = re.compile(r"(?<=[.!?…;\n])\s*|\s*\n\s*")
 
 
@@ -220,11 +260,19 @@ def _clean(sentence: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _time(clean: str, start: int, end: int) -> str:
+def _time(clean: str, start: int, end: int, letter: bool) -> str:
+    """now | soon | past | habitual | unmarked, for the cue at clean[start:end]. In a letter
+    only words that place the sentence now count, or "đang"/"vẫn bị" right before the cue."""
     before, after = clean[max(0, start - 60):start], clean[end:end + 50]
-    if _NOW.search(before) or _NOW.search(clean[start:end]) or _NOW.search(after):
+    if _DEIXIS.search(clean):
         return "now"
-    if _PAST.search(before) or _PAST.search(after[:25]):
+    near = before[-20:] if letter else before
+    if _NOW.search(near) or _NOW.search(clean[start:end]) or (not letter and _NOW.search(after)):
+        return "now"
+    past = _PAST.search(before) or _PAST.search(after[:25])
+    if not past and (_SOON.search(before) or _SOON.search(clean[start:end]) or _SOON.search(after[:20])):
+        return "soon"
+    if past:
         return "past"
     if _HABIT.search(before[-35:]):
         return "habitual"
@@ -237,13 +285,13 @@ def _level(kind: str, time: str, letter: bool) -> str:
         return NONE_LEVEL if letter else HIGH_RISK
     if kind == "risk":
         return HIGH_RISK
-    if time == "now":
+    if time == "now" or (time == "soon" and not letter):
         return DANGER_NOW
-    if kind in ("captivity", "trafficking"):  # a state that lasts until it is said to be over
+    if kind in ("captivity", "trafficking") and not letter:  # a state that lasts until it is said to be over
         return HIGH_RISK if time in ("past", "habitual") else DANGER_NOW
     if time == "past":
         return NONE_LEVEL if kind == "act" and letter else HIGH_RISK
-    if not letter and time == "unmarked" and kind in ("cry", "severe", "self_harm", "sexual", "child"):
+    if not letter and time == "unmarked" and kind in ("cry", "severe", "self_harm", "sexual"):
         return DANGER_NOW
     return HIGH_RISK
 
@@ -261,9 +309,9 @@ def assess(text: str) -> Assessment:
             continue
         for priority, cue in enumerate(CUES):
             for match in cue.pattern.finditer(clean):
-                if _negated(clean, match.start(), cue.kind):
+                if cue.negatable and _negated(clean, match.start()):
                     continue
-                time = _time(clean, match.start(), match.end())
+                time = _time(clean, match.start(), match.end(), letter)
                 level = _level(cue.kind, time, letter)
                 kinds.add(cue.kind)
                 candidate = (_RANK[level], -priority, f"{cue.kind}:{time}", cue.category)
@@ -271,6 +319,8 @@ def assess(text: str) -> Assessment:
                     best = candidate
                 break
     plain = matchable(text)
+    if (best is None or best[0] == 0) and _APOLOGY.search(plain) and _FAILURE.search(plain[_APOLOGY.search(plain).end():]):
+        best, kinds = (1, 0, "farewell:unmarked", "self_harm"), kinds | {"self_harm"}
     third = bool(_OTHER.search(plain)) and not _FIRST_PERSON_VICTIM.search(plain)
     if best is None or best[0] == 0:
         return Assessment(NONE_LEVEL, third_party=third)
@@ -281,9 +331,7 @@ def assess(text: str) -> Assessment:
     return Assessment(level, category, rule, third, tuple(sorted(kinds)))
 
 
-def _negated(clean: str, start: int, kind: str) -> bool:
-    if kind in ("cry", "self_harm"):  # "ko ai cứu em", "không muốn sống" are never cancelled
-        return False
+def _negated(clean: str, start: int) -> bool:
     return bool(_NEGATION.search(clean[max(0, start - 40):start].rstrip()))
 
 
