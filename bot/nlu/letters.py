@@ -90,7 +90,7 @@ class TopicReader:
         self.max_topics = max_topics
 
     @classmethod
-    def train(cls, records: list[dict], threshold: float = 0.2, c: float = 1.0, seed: int = 42) -> TopicReader:
+    def train(cls, records: list[dict], threshold: float = 0.2, c: float = 4.0, seed: int = 42) -> TopicReader:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier

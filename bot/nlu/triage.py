@@ -215,10 +215,13 @@ _OTHER = marked_regex(
 )
 _FIRST_PERSON_VICTIM = marked_regex(rf"\b({_ACT}|{_SEVERE}|nhốt|chửi) (tôi|mình|tui|tớ)\b|\b(tôi|mình|tui) (bị|đang bị)\b")
 # A farewell written to one's parents: an apology and a sense of failure anywhere in the text.
-_APOLOGY = marked_regex(r"\b(xin lỗi|có lỗi với|tha lỗi cho) (ba mẹ|bố mẹ|ba má|cha mẹ|bố|ba|má|mẹ|gia đình|mọi người)\b")
+_APOLOGY = marked_regex(
+    r"\b((xin lỗi|có lỗi với|tha lỗi cho) (ba mẹ|bố mẹ|ba má|cha mẹ|bố|ba|má|mẹ|gia đình|mọi người)|"
+    r"cảm ơn (ba mẹ|bố mẹ|ba má|cha mẹ)( \w+){0,8} (nuôi|sinh))\b"
+)
 _FAILURE = marked_regex(
     r"\b(yếu đuối|vô dụng|phụ lòng|không đáp ứng|không vượt qua|gánh nặng|bất hiếu|tệ hại|không xứng|thất vọng về con|"
-    r"mệt mỏi|không chịu nổi|bế tắc|có lỗi|khiến (cha mẹ|bố mẹ|ba mẹ|ba má|mọi người) buồn)\b"
+    r"mệt mỏi|không chịu nổi|bế tắc|có lỗi|buồn vì con|khiến (cha mẹ|bố mẹ|ba mẹ|ba má|mọi người) buồn)\b"
 )
 _SENTENCE = re.compile(r"(?<=[.!?…;\n])\s*|\s*\n\s*")
 
