@@ -53,7 +53,7 @@ class ActionReadLetter(Action):
         message = tracker.latest_message or {}
         info = dict(message.get("letter") or {})
         topics = list(info.get("topics") or [])
-        intent_topic = INTENT_TOPIC.get((message.get("intent") or {}).get("name"))
+        intent_topic = INTENT_TOPIC.get(info.get("classified") or (message.get("intent") or {}).get("name"))
         if intent_topic and intent_topic not in topics:
             topics.insert(0, intent_topic)
         info["topics"] = topics
