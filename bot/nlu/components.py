@@ -310,7 +310,8 @@ class LetterReader(GraphComponent):
             assessment = triage.assess(text)
             reading = self.reader.read(text) if self.reader else letters.Reading((), (), triage.is_letter(text))
             level = assessment.level
-            if level == triage.NONE_LEVEL and ASK_TOPICS & set(reading.topics):
+            if level == triage.NONE_LEVEL and (reading.letter and ASK_TOPICS & set(reading.topics)
+                                               or reading.confident(ASK_TOPICS)):
                 level = triage.HIGH_RISK  # a story of trafficking, a child harmed, threats: ask
             classified = (message.get(INTENT) or {}).get("name")
             intent = classified
@@ -322,7 +323,7 @@ class LetterReader(GraphComponent):
                 # violence look alike. Without the triage's sign of "now", ask instead.
                 intent, level = "disclose_abuse", triage.HIGH_RISK
             elif reading.letter or intent in SITUATIONS or (
-                    intent == "nlu_fallback" and (assessment.asks or reading.disclosure)):
+                    intent == "nlu_fallback" and (assessment.asks or reading.topics)):
                 intent = "disclose_abuse"  # read the whole story; never the fallback
             if intent != classified:
                 ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != intent]

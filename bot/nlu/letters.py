@@ -66,6 +66,10 @@ class Reading:
     def disclosure(self) -> bool:
         return bool(DISCLOSURE & set(self.topics))
 
+    def confident(self, topics: frozenset[str] | set[str], score: float = 0.5) -> bool:
+        """One of `topics` was found with at least this score."""
+        return any(self.scores.get(t, 0.0) >= score for t in topics & set(self.topics))
+
 
 def question_sentences(text: str) -> list[str]:
     return [s for s in sentences(text) if _QUESTION.search(matchable(s))]
@@ -97,7 +101,7 @@ class TopicReader:
         from sklearn.pipeline import make_pipeline, make_union
         from sklearn.preprocessing import MultiLabelBinarizer
 
-        usable = [r for r in records if r.get("text") and set(r.get("topics") or ()) & set(TOPICS)]
+        usable = [r for r in records if r.get("text") and set(r.get("topics") or ()) <= set(TOPICS)]
         texts = [fold(r["text"]) for r in usable]
         labels = MultiLabelBinarizer(classes=list(TOPICS)).fit_transform(
             [[t for t in r["topics"] if t in TOPICS] for r in usable])
@@ -122,14 +126,24 @@ class TopicReader:
         combined = {t: max(whole[t], (whole[t] + asked_scores[t]) / 2) if asked_scores else whole[t] for t in TOPICS}
         ranked = sorted(TOPICS, key=lambda t: -combined[t])
         chosen = [t for t in ranked if combined[t] >= self.threshold][: self.max_topics]
-        if not chosen and combined[ranked[0]] >= self.threshold / 2:
-            chosen = ranked[:1]
+        if not chosen and letter and combined[ranked[0]] >= self.threshold / 2:
+            chosen = ranked[:1]  # a letter is about something: its likeliest topic
         asked = tuple(t for t in sorted(chosen, key=lambda t: -asked_scores.get(t, 0))
                       if asked_scores.get(t, 0) >= self.threshold)
         topics = asked + tuple(t for t in chosen if t not in asked)
         return Reading(topics, asked, letter, len(questions), combined)
 
 
+# Intents whose examples are about none of the topics: they teach the reader to find nothing
+# in "xin chào", "bạn tên gì" or "ok".
+NO_TOPIC_INTENTS = frozenset({
+    "greet", "goodbye", "thank", "affirm", "deny", "menu", "bot_challenge", "chitchat", "out_of_scope",
+    "subscribe", "unsubscribe", "erase_data", "quick_exit", "ask_privacy", "inform_place", "share_location",
+    "skip", "stop",
+})
+
+
 def intent_records(examples: list[tuple[str, str]]) -> list[dict]:
-    """(intent, text) pairs from the NLU data as topic records."""
-    return [{"text": text, "topics": list(INTENT_TOPICS[intent])} for intent, text in examples if intent in INTENT_TOPICS]
+    """(intent, text) pairs from the NLU data as topic records (no topic for small talk)."""
+    return [{"text": text, "topics": list(INTENT_TOPICS.get(intent, ()))} for intent, text in examples
+            if intent in INTENT_TOPICS or intent in NO_TOPIC_INTENTS]

@@ -35,14 +35,14 @@ def test_greeting_gets_a_vietnamese_answer_with_buttons(stack):
     assert any(m["buttons"] for m in body["messages"])
 
 
-def test_first_message_disclosure_asks_whether_it_is_safe_to_talk(stack):
+def test_first_message_telling_of_beatings_asks_about_danger_now_then_answers(stack):
     session = new_session()
     status, body = stack.chat(session, text="Chồng em hay say rượu rồi chửi bới, đánh em, em không biết phải làm sao")
-    assert status == 200
+    assert status == 200 and body["escalation"] is None
     payloads = [b["payload"] for m in body["messages"] for b in m["buttons"]]
-    assert "/affirm" in payloads and "/deny" in payloads
-    status, body = stack.chat(session, payload="/affirm")
-    assert status == 200 and body["messages"]
+    assert "/urgent_danger" in payloads and "/deny" in payloads
+    status, body = stack.chat(session, payload="/deny")
+    assert status == 200 and "Về việc bị đánh" in texts(body)
 
 
 def test_unaccented_emergency_gets_113_first(stack):

@@ -1,17 +1,20 @@
-"""`make eval`: `rasa test nlu` on the held-out files, per-intent F1, enforced thresholds.
+"""`make eval`, first part: the intent classifier on the held-out files, per-intent F1,
+enforced thresholds.
 
-Three files: test_accented.yml, an unaccented copy generated from it, and
-test_teencode.yml. Urgent recall counts a message as caught when Rasa predicts
-urgent_danger or self_harm, or the gateway's safety net flags it (both lead to the
-emergency answer).
+Three files: test_accented.yml, an unaccented copy generated from it, and test_teencode.yml.
+The trained model parses every example in process. What is scored is the classifier's own
+intent (after the fallback), before `LetterReader` settles the dialogue act (a letter becomes
+`disclose_abuse`, unconfirmed danger is asked about): that routing is measured on real letters
+by tests/letters/evaluate.py. Urgent recall counts an urgent or self-harm example as caught when
+the bot escalates it at once (classifier or triage) or asks "are you in danger now?" (yes escalates).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
-import subprocess
 import sys
 import unicodedata
 from pathlib import Path
@@ -21,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
-URGENT = {"urgent_danger", "self_harm"}
+URGENT = {"urgent_danger", "self_harm", "report_danger"}
 THRESHOLDS = {"accented": 0.95, "unaccented": 0.92, "teencode": 0.90}
 
 
@@ -30,14 +33,6 @@ def unaccent(text: str) -> str:
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
-def write_unaccented(source: Path, target: Path) -> None:
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    for block in data["nlu"]:
-        block["examples"] = unaccent(block["examples"])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def examples(path: Path) -> list[tuple[str, str]]:
@@ -51,55 +46,67 @@ def examples(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def run_rasa(model: str, nlu_file: Path, out: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
-    subprocess.run(
-        [sys.executable, "-m", "rasa", "test", "nlu", "--model", model, "--nlu", str(nlu_file),
-         "--out", str(out), "--successes", "--no-plot", "--domain", "domain.yml"],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-    )
-    return json.loads((out / "intent_report.json").read_text())
+async def parse_all(model: str, texts: list[str]) -> list[dict]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    return [await agent.parse_message(text) for text in texts]
 
 
-def urgent_recall(out: Path) -> tuple[float, list[str]]:
-    from bot.nlu.triage import assess
+def classified(parse: dict) -> str:
+    return (parse.get("letter") or {}).get("classified") or (parse.get("intent") or {}).get("name") or "nlu_fallback"
 
-    rows = []
-    for name in ("intent_successes.json", "intent_errors.json"):
-        file = out / name
-        if file.exists():
-            rows += json.loads(file.read_text())
-    urgent = [r for r in rows if r["intent"] in URGENT]
-    missed = [
-        r["text"] for r in urgent
-        if (r["intent_prediction"]["name"] not in URGENT) and not assess(r["text"]).urgent
-    ]
-    return (1 - len(missed) / len(urgent)) if urgent else 0.0, missed
+
+def caught(parse: dict) -> bool:
+    letter = parse.get("letter") or {}
+    return (parse.get("intent") or {}).get("name") in URGENT or letter.get("triage") in ("danger_now", "high_risk")
+
+
+def evaluate(name: str, pairs: list[tuple[str, str]], parses: list[dict]) -> tuple[dict, list[str]]:
+    from sklearn.metrics import classification_report
+
+    gold = [intent for intent, _ in pairs]
+    predicted = [classified(p) for p in parses]
+    report = classification_report(gold, predicted, labels=sorted(set(gold)), output_dict=True, zero_division=0)
+    urgent = [(text, parse) for (intent, text), parse in zip(pairs, parses) if intent in URGENT]
+    missed = [text for text, parse in urgent if not caught(parse)]
+    recall = 1 - len(missed) / len(urgent) if urgent else 0.0
+    out = REPORTS / name
+    out.mkdir(parents=True, exist_ok=True)
+    errors = [{"text": t, "intent": g, "predicted": p} for (g, t), p in zip(pairs, predicted) if g != p]
+    (out / "intent_errors.json").write_text(json.dumps(errors, ensure_ascii=False, indent=1))
+    (out / "urgent_missed.json").write_text(json.dumps(missed, ensure_ascii=False, indent=1))
+    macro = report["macro avg"]["f1-score"]
+    print(f"\n== {name}: {len(pairs)} examples, macro F1 {macro:.3f}, urgent recall {recall:.3f}")
+    for intent in sorted(set(gold)):
+        print(f"  {intent:24s} F1 {report[intent]['f1-score']:.2f}  (support {report[intent]['support']:.0f})")
+    failures = []
+    if macro < THRESHOLDS[name]:
+        failures.append(f"{name}: macro F1 {macro:.3f} < {THRESHOLDS[name]}")
+    if recall < 1.0:
+        failures.append(f"{name}: urgent recall {recall:.3f} < 1.00 ({len(missed)} missed: {out / 'urgent_missed.json'})")
+    return {"examples": len(pairs), "macro_f1": round(macro, 4), "urgent_recall": round(recall, 4)}, failures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
     args = parser.parse_args()
-    generated = REPORTS / "generated" / "test_unaccented.yml"
-    write_unaccented(HERE / "test_accented.yml", generated)
-    files = {"accented": HERE / "test_accented.yml", "unaccented": generated, "teencode": HERE / "test_teencode.yml"}
-    failures, summary = [], {}
-    for name, path in files.items():
-        out = REPORTS / name
-        report = run_rasa(args.model, path, out)
-        macro = report["macro avg"]["f1-score"]
-        recall, missed = urgent_recall(out)
-        (out / "urgent_missed.json").write_text(json.dumps(missed, ensure_ascii=False, indent=2))
-        summary[name] = {"examples": len(examples(path)), "macro_f1": round(macro, 4), "urgent_recall": round(recall, 4)}
-        print(f"\n== {name}: {len(examples(path))} examples, macro F1 {macro:.3f}, urgent recall {recall:.3f}")
-        for intent, row in sorted(report.items()):
-            if isinstance(row, dict) and "f1-score" in row and intent not in ("macro avg", "weighted avg", "micro avg"):
-                print(f"  {intent:24s} F1 {row['f1-score']:.2f}  (support {row['support']})")
-        if macro < THRESHOLDS[name]:
-            failures.append(f"{name}: macro F1 {macro:.3f} < {THRESHOLDS[name]}")
-        if recall < 1.0:
-            failures.append(f"{name}: urgent recall {recall:.3f} < 1.00 ({len(missed)} missed: {out / 'urgent_missed.json'})")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    accented = examples(HERE / "test_accented.yml")
+    files = {
+        "accented": accented,
+        "unaccented": [(intent, unaccent(text)) for intent, text in accented],
+        "teencode": examples(HERE / "test_teencode.yml"),
+    }
+    texts = [text for pairs in files.values() for _, text in pairs]
+    parses = asyncio.run(parse_all(args.model, texts))
+    summary, failures, start = {}, [], 0
+    for name, pairs in files.items():
+        summary[name], found = evaluate(name, pairs, parses[start:start + len(pairs)])
+        failures += found
+        start += len(pairs)
+    REPORTS.mkdir(exist_ok=True)
     (REPORTS / "summary.json").write_text(json.dumps(summary, indent=2))
     print("\n" + json.dumps(summary, indent=2))
     if failures:
