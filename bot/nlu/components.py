@@ -231,6 +231,8 @@ def _corpus_fingerprint(directory: Path) -> str:
 # Topics after which the bot asks whether the danger is now, even when the lexicon found no
 # sign of danger: the real danger-now texts missed most often tell of these.
 ASK_TOPICS = frozenset({"trafficking", "child_abuse", "sexual_violence", "threats_stalking", "self_harm"})
+# The classifier's confidence in danger (even as a second guess) above which the bot asks.
+URGENT_DOUBT = 0.15
 # Intents that tell a situation rather than ask a question: the story is read whole, and
 # the intent's own topic is answered with the others the reader finds.
 SITUATIONS = frozenset({"child_abuse", "sexual_harassment", "help_someone_else", "perpetrator_help", "emotional_support"})
@@ -310,9 +312,10 @@ class LetterReader(GraphComponent):
             assessment = triage.assess(text)
             reading = self.reader.read(text) if self.reader else letters.Reading((), (), triage.is_letter(text))
             level = assessment.level
-            if level == triage.NONE_LEVEL and (reading.letter and ASK_TOPICS & set(reading.topics)
-                                               or reading.confident(ASK_TOPICS)):
-                level = triage.HIGH_RISK  # a story of trafficking, a child harmed, threats: ask
+            ranking = {r.get("name"): r.get("confidence", 0.0) for r in message.get("intent_ranking") or []}
+            if level == triage.NONE_LEVEL and (ASK_TOPICS & set(reading.topics) or max(
+                    ranking.get("urgent_danger", 0.0), ranking.get("self_harm", 0.0)) >= URGENT_DOUBT):
+                level = triage.HIGH_RISK  # trafficking, a child harmed, threats, or a doubt of danger: ask
             classified = (message.get(INTENT) or {}).get("name")
             intent = classified
             if assessment.urgent:

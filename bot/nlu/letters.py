@@ -66,9 +66,6 @@ class Reading:
     def disclosure(self) -> bool:
         return bool(DISCLOSURE & set(self.topics))
 
-    def confident(self, topics: frozenset[str] | set[str], score: float = 0.5) -> bool:
-        """One of `topics` was found with at least this score."""
-        return any(self.scores.get(t, 0.0) >= score for t in topics & set(self.topics))
 
 
 def question_sentences(text: str) -> list[str]:

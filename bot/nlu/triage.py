@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.nlu.normalize import marked_regex, matchable
+from bot.nlu.normalize import marked_regex, matchable, strip_marks
 
 DANGER_NOW, HIGH_RISK, NONE_LEVEL = "danger_now", "high_risk", "none"
 _RANK = {NONE_LEVEL: 0, HIGH_RISK: 1, DANGER_NOW: 2}
@@ -50,12 +50,14 @@ class Cue:
     category: str  # danger_to_life | sexual_violence | trafficking | child | self_harm
     pattern: re.Pattern
     negatable: bool = True  # False: a negation before it does not cancel it ("ko ai cứu em")
+    bare_doubt: bool = False  # typed without marks it is also a common word: at most high risk
 
 
-def _cues(kind: str, category: str, *patterns: str, negatable: bool | None = None) -> list[Cue]:
+def _cues(kind: str, category: str, *patterns: str, negatable: bool | None = None,
+          bare_doubt: bool = False) -> list[Cue]:
     if negatable is None:
         negatable = kind not in ("cry", "self_harm")
-    return [Cue(kind, category, marked_regex(p), negatable) for p in patterns]
+    return [Cue(kind, category, marked_regex(p), negatable, bare_doubt) for p in patterns]
 
 
 CUES: list[Cue] = [
@@ -76,7 +78,7 @@ CUES: list[Cue] = [
            rf"\b{_WEAPON} (kề|dí|chém|đâm|dọa|vào cổ|vào người)\b",
            rf"\b{_SEVERE} {_ME}\b", rf"\b(bị|đã bị) {_SEVERE}\b",
            r"\b(bóp cổ|siết cổ|xiết cổ|bóp họng|thắt cổ)\b",
-           r"\b(chảy|mất|ra nhiều|chảy nhiều|bê bết|đầy) máu\b", r"\bmáu (chảy|me|đầm đìa|không cầm)\b",
+           r"\b(mất|ra nhiều|bê bết|đầy) máu\b", r"\bmáu (chảy|me|đầm đìa|không cầm)\b",
            r"\b(ngất xỉu|ngất đi|bất tỉnh|gãy xương|gãy tay|gãy chân|gãy mũi|vỡ đầu|thủng đầu|bể đầu|rạn xương)\b",
            r"\b(đốt nhà|tạt xăng|tẩm xăng|tạt axit|xịt axit|phóng hỏa|đổ xăng)\b",
            r"\b(đánh|đâm|chém) (chết|đến chết|cho chết|thừa sống thiếu chết|nhừ tử)\b"),
@@ -128,7 +130,7 @@ CUES: list[Cue] = [
     # Self-harm.
     *_cues("self_harm", "self_harm",
            r"\b(muốn|sẽ|định|tính|chỉ muốn|thèm|quyết định) (chết|tự tử|tự sát|kết liễu|ra đi mãi mãi|tự vẫn)\b",
-           r"\b(tự tử|tự sát|quyên sinh|tự kết liễu|tự vẫn)\b",
+           r"\b(tự sát|quyên sinh|tự kết liễu|tự vẫn)\b",
            r"\bkhông (muốn|thiết|còn muốn|còn thiết|muốn tiếp tục) sống\b",
            r"\b(chán sống|sống làm gì|sống để làm gì|sống không nổi|chết cho xong|chết đi cho rồi|chết quách|chết cho rồi)\b",
            r"\b(kết thúc|chấm dứt|kết liễu) (tất cả|cuộc đời|cuộc sống|đời mình|mạng sống|mọi thứ)\b",
@@ -156,6 +158,10 @@ CUES: list[Cue] = [
            r"\b(đánh|đạp|đá)\b.*\b(mang thai|có thai|có bầu|đang bầu)\b",
            r"\b(nguy hiểm|khẩn cấp|không an toàn)\b", r"\b(sợ|hoảng) (quá|lắm|chết|hãi)\b",
            r"\bkhông (dám|thể) về nhà\b", r"\b(mất liên lạc|không liên lạc được)( với)? (con|em|cháu|vợ|chị|nó)\b"),
+    # Typed without marks these are also everyday words ("tu tu" = từ từ, slowly; "chay mau"
+    # = chạy mau, run quickly): with marks they count fully, without them the bot asks.
+    *_cues("self_harm", "self_harm", r"\btự tử\b", bare_doubt=True),
+    *_cues("severe", "danger_to_life", r"\b(chảy|chảy nhiều) máu\b", bare_doubt=True),
     # Forced labour and scam compounds (held, watched, beaten for quotas): high risk, the bot
     # asks; these words are as common in stories told after an escape as in pleas.
     *_cues("risk", "trafficking",
@@ -199,8 +205,9 @@ _NEGATION = marked_regex(
 # `_NOW` marks the verb next to it ("đang", "vẫn bị"); `_SOON` ("vừa", "sắp", "đánh tiếp")
 # counts only in a short message, where nothing else tells the time.
 _DEIXIS = marked_regex(
-    r"\b(ngay bây giờ|bây giờ|bây h|giờ này|lúc này|ngay lúc này|tối nay|đêm nay|chiều nay|lát nữa|ngay bây h|"
-    r"từ (sáng|trưa|chiều|tối|hôm qua|tối qua|đêm qua) (tới|đến) (giờ|nay|bây giờ))\b"
+    r"\b(ngay bây giờ|bây giờ(?! (\w+ )?(phải|nên|muốn|biết|không biết|có nên|làm sao|thì sao|thế nào|ra sao))|"
+    r"bây h|giờ này|lúc này|ngay lúc này|(?<!đó )(?<!đấy )(?<!ấy )(?<!cho )(?<!khi )(?<!lúc )tối nay|đêm nay|chiều nay|"
+    r"lát nữa|ngay bây h|từ (sáng|trưa|chiều|tối|hôm qua|tối qua|đêm qua) (tới|đến) (giờ|nay|bây giờ))\b"
 )
 _NOW = marked_regex(
     r"\b(?<!dù )(?<!khi )(?<!lúc )(đang(?! (sợ|thương|lẽ|ghét|kể|giá|yêu|tiếc|buồn|ngại|lo|trách|kinh|khen|nể|mặt|tin|quý|"
@@ -333,6 +340,8 @@ def assess(text: str) -> Assessment:
                     continue
                 time = _time(clean, match.start(), match.end(), letter)
                 level = _level(cue.kind, time, letter)
+                if cue.bare_doubt and level == DANGER_NOW and strip_marks(match.group(0)) == match.group(0):
+                    level = HIGH_RISK
                 kinds.add(cue.kind)
                 candidate = (_RANK[level], -priority, f"{cue.kind}:{time}", cue.category)
                 if best is None or candidate[:2] > best[:2]:

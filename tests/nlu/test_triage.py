@@ -164,3 +164,17 @@ def test_a_neighbour_reporting_violence_next_door_is_a_third_party_report():
 ])
 def test_stories_of_past_harm_or_despair_ask_instead_of_escalating(text):
     assert not assess(text).urgent
+
+
+@pytest.mark.parametrize("text", [
+    "từ đó tới nay chồng em vẫn đánh em mỗi khi say",
+    "tu do toi nay chong em van danh em moi khi say",
+    "Chồng đánh em suốt mấy năm, bây giờ em phải làm sao?",
+    "chong danh em suot may nam, bay gio em phai lam sao",
+])
+def test_since_then_and_what_now_do_not_place_violence_now(text):
+    assert not assess(text).urgent, text
+
+
+def test_tonight_still_places_violence_now_without_marks():
+    assert assess("toi nay no ve se danh chet em").urgent
