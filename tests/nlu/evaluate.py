@@ -47,8 +47,12 @@ def examples(path: Path) -> list[tuple[str, str]]:
 
 
 async def parse_all(model: str, texts: list[str]) -> list[dict]:
-    from rasa.core.agent import Agent
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa's debug log would print every parsed text
     agent = Agent.load(model)
     return [await agent.parse_message(text) for text in texts]
 
