@@ -12,11 +12,14 @@ import json
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.channels.http import BodyRejected, read_body
 from bot.config import Settings
 from bot.services import roster
 from bot.services.escalation import OUTCOMES, Escalation, audit
 from bot.storage.db import session_scope
 from bot.storage.models import Case, CaseEvent
+
+MAX_BODY = 32 * 1024
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -105,8 +108,12 @@ def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteD
         if escalation is None:
             return error(503, "escalation is not running")
         try:
-            body = json.loads(await request.text() or "{}")
-        except ValueError:
+            body = json.loads((await read_body(request, MAX_BODY)).decode("utf-8") or "{}")
+            if not isinstance(body, dict):
+                raise ValueError
+        except BodyRejected as rejected:
+            return error(rejected.status, "the body must be at most 32 KiB and not compressed")
+        except (UnicodeDecodeError, ValueError):
             return error(400, "body must be JSON: {\"outcome\": …, \"note\": …}")
         outcome, note = body.get("outcome"), body.get("note")
         if outcome not in OUTCOMES:

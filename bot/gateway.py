@@ -8,6 +8,7 @@ channels' priority queues.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from sqlalchemy import text
 
 from bot import admin, scheduler
 from bot.channels import web as web_channel
+from bot.channels.http import refuse_compressed_bodies
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
@@ -66,7 +68,7 @@ def create_app(settings: Settings) -> web.Application:
         ChannelAlerts(by_name), timedelta(seconds=settings.ack_timeout), scheduler.ladder_timer(jobs)
     )
     core = ConversationCore(rasa, settings.rate_per_minute, service)
-    app = web.Application(client_max_size=web_channel.MAX_BODY)
+    app = web.Application(client_max_size=web_channel.MAX_BODY, middlewares=[refuse_compressed_bodies])
 
     async def healthz(_request: web.Request) -> web.Response:
         rasa_up, actions_up = await rasa.rasa_health(), await rasa.actions_health()
@@ -113,5 +115,20 @@ def create_app(settings: Settings) -> web.Application:
 
 
 def serve(settings: Settings) -> None:
-    log.info("gateway listening on %s:%d (mode=%s)", settings.host, settings.port, settings.mode)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=None)
+    """Serve until SIGINT/SIGTERM. Request bodies are never decompressed (auto_decompress off),
+    and no access log is written (it would hold residents' addresses)."""
+
+    async def main() -> None:
+        runner = web.AppRunner(create_app(settings), access_log=None, auto_decompress=False, handle_signals=True)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.info("gateway listening on %s:%d (mode=%s)", settings.host, settings.port, settings.mode)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass

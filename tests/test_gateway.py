@@ -172,3 +172,35 @@ async def test_page_is_vietnamese_uncached_and_shows_the_demo_banner(sqlite_db):
     assert response.headers["Cache-Control"] == "no-store"
     assert 'lang="vi"' in html and "Thoát nhanh" in html
     assert "Bản thử nghiệm" in html and "{{DEMO_BANNER}}" not in html
+
+
+async def test_a_compressed_body_is_refused_before_it_is_read(sqlite_db):
+    import gzip
+
+    client = await gateway(free_port())
+    try:
+        bomb = gzip.compress(b'{"session_id": "abc", "text": "' + b" " * 5_000_000 + b'"}')
+        assert len(bomb) < 10_000  # 5 MB once inflated
+        for path in ("/api/chat", "/api/forget", "/api/updates", "/webhooks/telegram", "/api/cases/X/close"):
+            response = await client.post(path, data=bomb, headers={
+                "Content-Type": "application/json", "Content-Encoding": "gzip", "Connection": "close"})
+            assert response.status == 415, path
+    finally:
+        await client.close()
+
+
+async def test_a_body_that_arrives_in_pieces_is_read_whole(sqlite_db):
+    server, _received = await fake_rasa([{"text": "Chào bạn"}])
+    client = await gateway(server.port)
+
+    async def pieces():
+        for piece in (b'{"session_id": "pieces", ', b'"text": "xin ', b'ch\xc3\xa0o"}'):
+            yield piece
+
+    try:
+        response = await client.post("/api/chat", data=pieces(), headers={"Content-Type": "application/json"})
+        body = await response.json()
+    finally:
+        await client.close()
+        await server.close()
+    assert response.status == 200 and body["messages"][0]["text"] == "Chào bạn"

@@ -63,6 +63,7 @@ from telegram.ext import (
 )
 
 from bot import content
+from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import ExpiringMap, TurnLocks, split_text, subscription_change, valid_payload
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited
@@ -229,9 +230,10 @@ class TelegramChannel:
             return web.Response(status=403)
         if not self.ready:
             return web.Response(status=503)  # Telegram retries later
-        body = await request.content.read(MAX_WEBHOOK_BODY + 1)
-        if len(body) > MAX_WEBHOOK_BODY:
-            return web.Response(status=413)
+        try:
+            body = await read_body(request, MAX_WEBHOOK_BODY)
+        except BodyRejected as rejected:
+            return web.Response(status=rejected.status)
         try:
             data = json.loads(body.decode("utf-8"))
             update = Update.de_json(data, self.app.bot) if isinstance(data, dict) else None

@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import content
+from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import valid_payload
 from bot.conversation.core import ConversationCore, Message, RateLimited
 
@@ -39,11 +40,10 @@ def _error(status: int, key: str) -> web.Response:
 
 
 async def _read_json(request: web.Request) -> dict:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise BadRequest(413, "too_large")
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise BadRequest(413, "too_large")
+    try:
+        body = await read_body(request, MAX_BODY)
+    except BodyRejected as rejected:
+        raise BadRequest(rejected.status, "too_large" if rejected.status == 413 else "bad_request") from None
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

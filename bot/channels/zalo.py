@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from bot import content
+from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import ExpiringMap, TurnLocks, split_text, subscription_change
 from bot.channels.zalo_api import TokenError, ZaloClient, ZaloError
 from bot.config import Settings
@@ -137,9 +138,10 @@ class ZaloChannel:
 
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /webhooks/zalo: verify, acknowledge, then handle in the background."""
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return self._reject(413, "body too large")
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyRejected as rejected:
+            return self._reject(rejected.status, "body too large or compressed")
         header = request.headers.get(SIGNATURE_HEADER, "")
         mac = header[4:].strip().lower() if header.startswith("mac=") else ""
         try:

@@ -120,18 +120,13 @@ class ConversationCore:
         return pseudonym(message.channel, message.platform_id)
 
     async def handle(self, message: Message) -> Reply:
+        """One turn. Whatever fails after the triage (the database, an alert), the resident
+        still gets an answer: the emergency text if the message is urgent, 113/115/111 otherwise."""
         sender = self.sender_of(message)
         self.flood.check(sender)
         text = nfc(message.text).strip() if message.text else None
-
         if text is not None and fold(text) in SAFE_WORDS:
-            residents.forget(sender)
-            log.info("safe word channel=%s", message.channel)
-            return Reply([_bot_message(content.text("safe_word_reply"))], erased=True)
-
-        if text is not None and self.escalation and fold(text) in END_RELAY and self.escalation.end_relay(sender):
-            return Reply([_bot_message(content.text("relay_ended"))])
-
+            return self._safe_word(message, sender)
         assessment = triage.assess(text) if text else triage.NONE
         rasa_text = self._rasa_text(message, text)
         mentioned = self._danger_mentioned.pop(sender, None)
@@ -139,6 +134,30 @@ class ConversationCore:
             third_party = mentioned[1]
             assessment = triage.Assessment(triage.DANGER_NOW, "danger_to_life", "confirmed", third_party)
             rasa_text = "/report_danger" if third_party else "/urgent_danger"
+        try:
+            return await self._turn(message, sender, text, rasa_text, assessment)
+        except Exception as error:  # never a 500 to someone who may be in danger
+            log.error("turn failed after the triage (%s) channel=%s safety=%s",
+                      type(error).__name__, message.channel, assessment.rule or assessment.level)
+            if assessment.urgent:
+                return Reply([_bot_message(content.text("emergency")), _bot_message(content.text("degraded"))],
+                             signals=frozenset({"urgent", "degraded"}))
+            return Reply([_bot_message(content.text("degraded"))], signals=frozenset({"degraded"}))
+
+    def _safe_word(self, message: Message, sender: str) -> Reply:
+        """"thoát": erase and answer neutrally, even if the erasure fails (it is logged)."""
+        try:
+            residents.forget(sender)
+        except Exception as error:
+            log.error("safe word: erasing failed (%s) channel=%s", type(error).__name__, message.channel)
+        log.info("safe word channel=%s", message.channel)
+        return Reply([_bot_message(content.text("safe_word_reply"))], erased=True)
+
+    async def _turn(self, message: Message, sender: str, text: str | None, rasa_text: str,
+                    assessment: triage.Assessment) -> Reply:
+        if text is not None and self.escalation and fold(text) in END_RELAY and self.escalation.end_relay(sender):
+            return Reply([_bot_message(content.text("relay_ended"))])
+
         started = time.monotonic()
         try:
             answer = await self.rasa.send(sender, rasa_text, message.channel)

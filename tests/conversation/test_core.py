@@ -170,3 +170,39 @@ async def test_a_request_for_contact_with_nobody_registered_says_so_honestly(db_
     core, _, _, _ = core_with(rasa)
     answer = await core.handle(Message("web", "resident-7", payload="/request_contact"))
     assert answer.messages[-1]["text"] == GATEWAY["contact_unavailable"]
+
+
+def _break_cases_table():
+    from sqlalchemy import text
+
+    with session_scope() as session:
+        session.execute(text("DROP TABLE cases CASCADE" if session.bind.dialect.name == "postgresql" else "DROP TABLE cases"))
+
+
+async def test_a_database_failure_mid_turn_still_gives_an_urgent_message_the_emergency_answer(db_url):
+    rasa = ScriptedRasa([{"text": "…", "custom": {"signal": "urgent"}}])
+    core, _, _, _ = core_with(rasa)
+    _break_cases_table()
+    answer = await core.handle(Message("web", "resident-8", text="cứu em với, nó đang cầm dao"))
+    assert answer.messages[0]["text"] == GATEWAY["emergency"]
+    assert {"113", "115", "111"} <= set(re.findall(r"\b11\d\b", answer.messages[1]["text"]))
+
+
+async def test_a_database_failure_mid_turn_gives_any_message_the_emergency_numbers(db_url):
+    rasa = ScriptedRasa([{"text": "…", "custom": {"signal": "contact_request", "risk": None}}])
+    core, _, _, _ = core_with(rasa)
+    _break_cases_table()
+    answer = await core.handle(Message("web", "resident-9", payload="/request_contact"))
+    assert answer.messages == [{"text": GATEWAY["degraded"], "buttons": []}]
+
+
+async def test_the_safe_word_answers_neutrally_even_if_erasing_fails(db_url, monkeypatch):
+    from bot.storage import residents
+
+    def broken(sender):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(residents, "forget", broken)
+    core, _, _, _ = core_with(ScriptedRasa())
+    answer = await core.handle(Message("web", "resident-10", text="thoát"))
+    assert answer.messages == [{"text": GATEWAY["safe_word_reply"], "buttons": []}] and answer.erased
