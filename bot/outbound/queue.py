@@ -3,10 +3,12 @@ retry-after that delays only what it must.
 
 Why not PTB's AIORateLimiter: it does not space messages to one private chat, and one
 RetryAfter pauses every request, so a broadcast hitting a limit would hold back an
-escalation alert. Here each chat has its own FIFO (best priority first) and its own
-"not before" time; a retry-after delays that chat (or, when the platform says the
-overall limit was hit, the overall gate), and whenever a send slot frees up the best
-waiting message of any ready chat takes it: alerts > replies > broadcasts.
+escalation alert. Here each chat has its own FIFO and its own "not before" time; a
+retry-after delays that chat (or, when the platform says the overall limit was hit, the
+overall gate). Within a chat messages keep their order whatever their priority ("an
+officer took your case" never arrives before "an alert is being sent"); between chats,
+whenever a send slot frees up, the chat whose queue holds the most urgent message goes
+first: alerts > replies > broadcasts.
 
 The queue knows nothing about platforms: a channel gives it `send(chat, item)`, which
 raises `RetryLater` or `TemporaryFailure` to be tried again; any other exception fails
@@ -65,7 +67,7 @@ class _Job:
 
 @dataclass
 class _Chat:
-    jobs: list = field(default_factory=list)  # heap of (priority, seq, job)
+    jobs: list = field(default_factory=list)  # heap of (seq, job): first in, first out
     state: int = _IDLE
     not_before: float = 0.0
 
@@ -129,7 +131,7 @@ class Outbox:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for chat in self._chats.values():
-            for _p, _s, job in chat.jobs:
+            for _s, job in chat.jobs:
                 job.future.cancel()
         self._chats.clear()
 
@@ -139,11 +141,11 @@ class Outbox:
         future.add_done_callback(_consume)
         job = _Job(int(priority), next(self._seq), item, future)
         state = self._chats.setdefault(chat, _Chat())
-        heapq.heappush(state.jobs, (job.priority, job.seq, job))
+        heapq.heappush(state.jobs, (job.seq, job))
         if state.state == _IDLE:
             self._settle(chat, state, time.monotonic())
-        elif state.state == _READY and state.jobs[0][2] is job:  # a new head: it needs its own entry
-            heapq.heappush(self._ready, (job.priority, job.seq, chat))
+        elif state.state == _READY:  # the chat may now be more urgent: a better entry for its head
+            heapq.heappush(self._ready, (job.priority, state.jobs[0][0], chat))
         self._wakeup.set()
         return future
 
@@ -153,7 +155,7 @@ class Outbox:
         if state is None:
             return 0
         dropped = len(state.jobs)
-        for _p, _s, job in state.jobs:
+        for _s, job in state.jobs:
             job.future.cancel()
         state.jobs.clear()
         if state.state != _BUSY:
@@ -194,7 +196,7 @@ class Outbox:
             if key is None:
                 return self._sleeping[0][0] - now if self._sleeping else None
             chat = self._chats[key]
-            _p, _s, job = heapq.heappop(chat.jobs)
+            _s, job = heapq.heappop(chat.jobs)
             chat.state = _BUSY
             self._in_flight += 1
             self._next_slot = max(now, self._next_slot) + self._spacing
@@ -207,7 +209,7 @@ class Outbox:
         while self._ready:
             _priority, seq, key = heapq.heappop(self._ready)
             chat = self._chats.get(key)
-            if chat is not None and chat.state == _READY and chat.jobs and chat.jobs[0][1] == seq:
+            if chat is not None and chat.state == _READY and chat.jobs and chat.jobs[0][0] == seq:
                 return key
         return None
 
@@ -220,8 +222,8 @@ class Outbox:
             heapq.heappush(self._sleeping, (chat.not_before, next(self._seq), key))
         else:
             chat.state = _READY
-            priority, seq, _job = chat.jobs[0]
-            heapq.heappush(self._ready, (priority, seq, key))
+            priority = min(job.priority for _s, job in chat.jobs)
+            heapq.heappush(self._ready, (priority, chat.jobs[0][0], key))
 
     def _sweep(self, now: float) -> None:
         """Forget idle chats whose spacing has passed (keeps memory flat after a broadcast)."""
@@ -244,7 +246,7 @@ class Outbox:
                     self._paused_until = max(self._paused_until, until)
                 else:
                     chat.not_before = max(chat.not_before, until)
-                heapq.heappush(chat.jobs, (job.priority, job.seq, job))
+                heapq.heappush(chat.jobs, (job.seq, job))
             except (TemporaryFailure, asyncio.TimeoutError) as error:
                 job.attempts += 1
                 if job.attempts >= self._max_attempts:
@@ -252,7 +254,7 @@ class Outbox:
                 else:
                     self.retried += 1
                     chat.not_before = time.monotonic() + min(0.5 * 2 ** (job.attempts - 1), 30.0)
-                    heapq.heappush(chat.jobs, (job.priority, job.seq, job))
+                    heapq.heappush(chat.jobs, (job.seq, job))
             except asyncio.CancelledError:
                 job.future.cancel()
                 raise

@@ -69,16 +69,32 @@ async def test_one_chat_gets_its_messages_in_order_and_spaced():
     assert all(b - a >= 0.19 for a, b in zip(times, times[1:]))
 
 
-async def test_an_alert_to_a_chat_overtakes_that_chats_queued_replies():
+async def test_within_one_chat_messages_keep_their_order_whatever_their_priority():
+    """"An officer took your case" (alert priority) must not arrive before the reply still
+    queued for the same chat ("an alert is being sent")."""
     send = Recorder()
-    outbox = await started(send, per_chat_interval=0.1)
+    outbox = await started(send, per_chat_interval=0.05)
     try:
-        replies = [outbox.put("chat", f"reply{n}") for n in range(3)]
-        alert = outbox.put("chat", "alert", Priority.ALERT)
+        replies = [outbox.put("resident", f"reply{n}") for n in range(3)]
+        alert = outbox.put("resident", "officer took the case", Priority.ALERT)
         await asyncio.wait_for(asyncio.gather(alert, *replies), timeout=3)
     finally:
         await outbox.close(drain=0)
-    assert send.items() == ["alert", "reply0", "reply1", "reply2"]
+    assert send.items() == ["reply0", "reply1", "reply2", "officer took the case"]
+
+
+async def test_a_chat_holding_an_alert_goes_before_chats_holding_only_broadcasts():
+    send = Recorder()
+    outbox = await started(send, per_second=50)
+    try:
+        broadcasts = [outbox.put(f"subscriber{n}", f"broadcast{n}", Priority.BROADCAST) for n in range(20)]
+        reply = outbox.put("resident", "reply")
+        alert = outbox.put("resident", "alert", Priority.ALERT)
+        await asyncio.wait_for(asyncio.gather(alert, reply, *broadcasts), timeout=3)
+    finally:
+        await outbox.close(drain=0)
+    order = send.items()
+    assert order.index("reply") < order.index("alert") < order.index("broadcast5")
 
 
 async def test_the_overall_rate_is_never_exceeded():
