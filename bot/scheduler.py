@@ -27,8 +27,9 @@ def purge_conversations(days: int) -> None:
 
 
 def prune_channel_state() -> None:
-    """Replay memory (processed_events) and reply windows are only needed for 48 hours."""
-    removed = events.prune() + delivery.prune_windows()
+    """Replay memory (processed_events) and reply windows are only needed for 48 hours,
+    erasure tombstones for a day."""
+    removed = events.prune() + delivery.prune_windows() + conversations.prune_tombstones()
     log.info("retention: removed %d expired channel records", removed)
 
 

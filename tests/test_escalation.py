@@ -170,7 +170,7 @@ async def test_relay_and_close_with_a_sealed_note(staff):
     await service.drain()
     await service.acknowledge(report.case_id, staff["desk"])
     assert await service.relay_to_resident(report.case_id, staff["desk"], "Chị ở đâu?")
-    assert sender.to_residents[-1] == ("telegram", "555", "Cán bộ trực: Chị ở đâu?")
+    assert sender.to_residents[-1] == ("telegram", "555", "Bạn có một tin nhắn mới.\nCán bộ trực: Chị ở đâu?")
     assert not await service.relay_to_resident(report.case_id, staff["coord"], "không phải ca của tôi")
     assert await service.resident_message("t-9", "em ở Hương Vân")
     assert sender.alerts[-1][0] == "1004" and "em ở Hương Vân" in sender.alerts[-1][1]
@@ -192,3 +192,32 @@ def test_audit_rows_cannot_be_edited_or_deleted(db_url):
                 session.execute(text(statement))
     with session_scope() as session:
         assert session.scalar(select(AuditLog.actor)) == "admin"
+
+
+async def test_a_resident_who_leaves_is_never_written_to_again_and_the_officer_is_told(staff):
+    service, sender, _ = make(None)
+    report = await service.report(sender="t-10", channel="telegram", category="danger_to_life", reply_to="556")
+    await service.drain()
+    await service.acknowledge(report.case_id, staff["desk"])
+    before = len(sender.to_residents)
+    service.resident_left("t-10")  # the safe word, /xoa or quick exit
+    await service.drain()
+    assert any("đã thoát khỏi cuộc trò chuyện" in text for _chat, text, _b in sender.alerts)
+    assert not await service.relay_to_resident(report.case_id, staff["desk"], "Chị còn đó không?")
+    assert not await service.resident_message("t-10", "tin nhắn của người cầm máy")
+    assert len(sender.to_residents) == before
+    with session_scope() as session:
+        case = session.get(Case, report.case_id)
+        kinds = [e.kind for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))]
+        assert case.status == "acknowledged" and case.reply_to is None and not case.relay
+    assert "resident_left" in kinds
+    assert service.close(report.case_id, f"officer:{staff['desk']}", "unreachable")
+
+
+async def test_every_message_the_resident_did_not_ask_for_starts_with_a_neutral_line(staff):
+    service, sender, _ = make(None)
+    report = await service.report(sender="t-11", channel="telegram", category="danger_to_life", reply_to="557")
+    await service.drain()
+    await service.acknowledge(report.case_id, staff["desk"])
+    await service.relay_to_resident(report.case_id, staff["desk"], "Chị ở đâu?")
+    assert sender.to_residents and all(text.split("\n")[0] == "Bạn có một tin nhắn mới." for _c, _r, text in sender.to_residents)

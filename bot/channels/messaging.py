@@ -4,13 +4,11 @@ answering one resident's messages in order, and small bounded in-memory maps."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Hashable
 from typing import Any
 
 from bot import content
@@ -85,23 +83,3 @@ class ExpiringMap:
     def __len__(self) -> int:
         return len(self._items)
 
-
-class TurnLocks:
-    """One resident's messages are answered one after another, in arrival order (asyncio
-    locks are FIFO), while different residents are answered concurrently."""
-
-    def __init__(self) -> None:
-        self._locks: dict[Hashable, asyncio.Lock] = {}
-        self._users: dict[Hashable, int] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key], self._locks[key]

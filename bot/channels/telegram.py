@@ -64,9 +64,9 @@ from telegram.ext import (
 
 from bot import content
 from bot.channels.http import BodyRejected, read_body
-from bot.channels.messaging import ExpiringMap, TurnLocks, split_text, subscription_change, valid_payload
+from bot.channels.messaging import ExpiringMap, split_text, subscription_change, valid_payload
 from bot.config import Settings
-from bot.conversation.core import ConversationCore, Message, RateLimited
+from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
 from bot.outbound import Outbox, Priority, RetryLater, TemporaryFailure
 from bot.storage import events, subscriptions
 
@@ -90,6 +90,7 @@ PER_CHAT_INTERVAL = 1.0  # about one message per second in one private chat
 class Outgoing:
     text: str
     markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
+    silent: bool = False  # no notification sound (messages the resident did not ask for)
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -102,7 +103,7 @@ def _retry_seconds(error: RetryAfter) -> float:
 async def deliver(bot: Bot, chat_id: int, item: Outgoing):
     """Send one message; translate Telegram's answers into what the Outbox understands."""
     try:
-        return await bot.send_message(chat_id, item.text, reply_markup=item.markup)
+        return await bot.send_message(chat_id, item.text, reply_markup=item.markup, disable_notification=item.silent)
     except RetryAfter as error:
         # Telegram does not say which limit was hit; the Outbox keeps us under the overall
         # one, so a 429 is taken to concern this chat only.
@@ -320,7 +321,7 @@ class TelegramChannel:
         message = update.effective_message
         self._remember(message.chat_id, message.message_id)
         async with self.turns.hold(message.chat_id):
-            self.core.forget(CHANNEL, str(message.chat_id))
+            await self.core.forget(CHANNEL, str(message.chat_id))
             log.info("telegram: resident data erased on request")
             self._queue(message.chat_id, [{"text": content.text("telegram_erased"), "buttons": []}])
 
@@ -339,7 +340,7 @@ class TelegramChannel:
         message = update.effective_message
         self._remember(message.chat_id, message.message_id)
         async with self.turns.hold(message.chat_id):
-            self.core.forget(CHANNEL, str(message.chat_id))
+            await self.core.forget(CHANNEL, str(message.chat_id))
             await self._delete_recent(message.chat_id)
         log.info("telegram: quick exit")
 
@@ -463,9 +464,10 @@ class TelegramChannel:
         await self._quietly(self.app.bot.edit_message_text(text, chat_id=int(chat), message_id=int(message_id)))
 
     async def send_to_resident(self, reply_to: str, text: str) -> bool:
-        """A message about their case to a resident (reply_to: the chat id), at alert priority."""
+        """A message about their case to a resident (reply_to: the chat id), at alert priority,
+        without notification sound."""
         for piece in split_text(text, MAX_TEXT):
-            if await self._deliver_now(int(reply_to), Outgoing(piece), Priority.ALERT) is None:
+            if await self._deliver_now(int(reply_to), Outgoing(piece, silent=True), Priority.ALERT) is None:
                 return False
         return True
 

@@ -127,7 +127,7 @@ def routes(core: ConversationCore, demo: bool) -> list[web.RouteDef]:
             data = await _read_json(request)
         except BadRequest as error:
             return _error(error.status, error.message_key)
-        core.forget("web", data["session_id"])
+        await core.forget("web", data["session_id"])
         return web.Response(status=204, headers=NO_STORE)
 
     return [

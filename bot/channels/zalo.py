@@ -31,10 +31,10 @@ from aiohttp import web
 
 from bot import content
 from bot.channels.http import BodyRejected, read_body
-from bot.channels.messaging import ExpiringMap, TurnLocks, split_text, subscription_change
+from bot.channels.messaging import ExpiringMap, split_text, subscription_change
 from bot.channels.zalo_api import TokenError, ZaloClient, ZaloError
 from bot.config import Settings
-from bot.conversation.core import ConversationCore, Message, RateLimited
+from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
 from bot.outbound import Outbox, Priority, TemporaryFailure
 from bot.storage import delivery, events, subscriptions, tokens
 
@@ -188,7 +188,7 @@ class ZaloChannel:
             return
         sender = self.core.sender_of(Message(CHANNEL, user))
         if name == "unfollow":
-            self.core.forget(CHANNEL, user)
+            await self.core.forget(CHANNEL, user)
             self.options.pop(sender)
             log.info("zalo: unfollow, resident data erased")
             return
@@ -216,7 +216,7 @@ class ZaloChannel:
                 return
             command = (incoming.text or "").strip().lower()
             if command == "/xoa":
-                self.core.forget(CHANNEL, user)
+                await self.core.forget(CHANNEL, user)
                 self.options.pop(sender)
                 log.info("zalo: resident data erased on request")
                 self._queue(sender, recipient, window_ends, [{"text": content.text("zalo_erased"), "buttons": []}])

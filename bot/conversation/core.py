@@ -13,11 +13,14 @@ escalated exactly as the "Tôi đang gặp nguy hiểm" button, even if Rasa is 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from bot import content
@@ -108,6 +111,27 @@ def _mentions_danger(reply: Reply) -> bool:
     return not asks_other and any(_DANGER_MENTION.search(fold(m.get("text") or "")) for m in reply.messages)
 
 
+class TurnLocks:
+    """One resident's messages are answered one after another, in arrival order (asyncio
+    locks are FIFO), while different residents are answered concurrently."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._users: dict[Hashable, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+
 class ConversationCore:
     def __init__(self, rasa: RasaClient, rate_per_minute: int, escalation: Escalation | None = None):
         self.rasa = rasa
@@ -115,6 +139,9 @@ class ConversationCore:
         self.escalation = escalation
         # sender → (deadline, third party): the last reply mentioned danger (in memory, 30 min)
         self._danger_mentioned: dict[str, tuple[float, bool]] = {}
+        # One resident's turns and erasures run one after another: a quick exit waits for the
+        # turn in flight, so nothing is stored after it.
+        self.turns = TurnLocks()
 
     def sender_of(self, message: Message) -> str:
         return pseudonym(message.channel, message.platform_id)
@@ -124,6 +151,10 @@ class ConversationCore:
         still gets an answer: the emergency text if the message is urgent, 113/115/111 otherwise."""
         sender = self.sender_of(message)
         self.flood.check(sender)
+        async with self.turns.hold(sender):
+            return await self._handle(message, sender)
+
+    async def _handle(self, message: Message, sender: str) -> Reply:
         text = nfc(message.text).strip() if message.text else None
         if text is not None and fold(text) in SAFE_WORDS:
             return self._safe_word(message, sender)
@@ -147,7 +178,7 @@ class ConversationCore:
     def _safe_word(self, message: Message, sender: str) -> Reply:
         """"thoát": erase and answer neutrally, even if the erasure fails (it is logged)."""
         try:
-            residents.forget(sender)
+            self._erase(sender)
         except Exception as error:
             log.error("safe word: erasing failed (%s) channel=%s", type(error).__name__, message.channel)
         log.info("safe word channel=%s", message.channel)
@@ -184,7 +215,7 @@ class ConversationCore:
         if _mentions_danger(reply) and not signals & URGENT_SIGNALS.keys():
             self._remember_danger_mention(sender, assessment.third_party)
         if "erase" in signals:
-            residents.forget(sender)
+            self._erase(sender)
             reply.erased = True
         log.info(
             "turn channel=%s kind=%s safety=%s signals=%s ms=%d",
@@ -249,9 +280,19 @@ class ConversationCore:
         notes = self.escalation.pending_for_web(sender)
         return Reply([_bot_message(n) for n in notes], escalation={"case_id": case.id, "status": case.status})
 
-    def forget(self, channel: str, platform_id: str) -> bool:
-        """Erase-my-data: everything stored about this resident."""
-        return residents.forget(pseudonym(channel, platform_id))
+    async def forget(self, channel: str, platform_id: str) -> bool:
+        """Erase-my-data and quick exit: everything stored about this resident, after the turn
+        in flight (if any) has finished."""
+        sender = pseudonym(channel, platform_id)
+        async with self.turns.hold(sender):
+            return self._erase(sender)
+
+    def _erase(self, sender: str) -> bool:
+        """The resident left: their data goes, and an open case stops talking to them."""
+        self._danger_mentioned.pop(sender, None)
+        if self.escalation:
+            self.escalation.resident_left(sender)
+        return residents.forget(sender)
 
     @staticmethod
     def _rasa_text(message: Message, text: str | None) -> str:

@@ -88,6 +88,11 @@ def _sealer() -> Sealer:
     return Sealer("case")
 
 
+def _opened(sealed: bytes | None) -> str | None:
+    """The resident's channel id, or None once they left (it is dropped then)."""
+    return _sealer().open(sealed).decode() if sealed else None
+
+
 def audit(actor: str, action: str, case_id: str | None = None) -> None:
     with session_scope() as session:
         session.add(AuditLog(actor=actor, action=action, case_id=case_id))
@@ -142,6 +147,8 @@ class Escalation:
             with session_scope() as session:
                 case = session.get(Case, existing.id)
                 _event(session, case.id, "joined")
+                if case.reply_to is None:  # the resident left, and has written again
+                    case.reply_to = _sealer().seal(reply_to.encode())
                 if unit and not case.ward:
                     case.ward = unit
                 case.updated_at = self.now()
@@ -238,6 +245,37 @@ class Escalation:
                 case.ward = unit
                 _event(session, case.id, "unit_known")
 
+    def resident_left(self, sender: str) -> None:
+        """Safe word, /xoa, quick exit: the resident's open cases stop talking to them. The
+        relay ends, the sealed channel id is dropped (nothing can be sent to that chat again)
+        and the officers who hold or were alerted to the case are told; the case stays open
+        for them to record what they did."""
+        self.outbox.pop(sender, None)
+        if self._open_senders is not None and sender not in self._open_senders:
+            return
+        with session_scope() as session:
+            cases = list(session.scalars(select(Case).where(Case.sender == sender, Case.status.in_(OPEN))))
+            told: list[tuple[str, int | None]] = []
+            for case in cases:
+                case.relay, case.reply_to, case.updated_at = False, None, self.now()
+                _event(session, case.id, "resident_left")
+                told.append((case.id, case.assigned_officer_id))
+        for case_id, officer_id in told:
+            log.info("case %s: the resident left the conversation", case_id)
+            self._spawn(self._tell_officers(case_id, officer_id, content.text("officer_resident_left").format(case_id=case_id)))
+
+    async def _tell_officers(self, case_id: str, officer_id: int | None, text: str) -> None:
+        """The assigned officer, or else everyone alerted to the case."""
+        if self.sender is None:
+            return
+        with session_scope() as session:
+            query = select(Officer).where(Officer.id == officer_id) if officer_id else select(Officer).where(
+                Officer.id.in_(select(CaseEvent.officer_id).where(
+                    CaseEvent.case_id == case_id, CaseEvent.kind == "alert_sent")))
+            chats = [roster._sealer().open(o.telegram_chat).decode() for o in session.scalars(query) if o.telegram_chat]
+        for chat in chats:
+            await self.sender.send_alert(chat, text, [])
+
     def pending_for_web(self, sender: str) -> list[str]:
         return self.outbox.pop(sender, [])
 
@@ -318,7 +356,7 @@ class Escalation:
                 return
             case.status, case.updated_at = "unreached", self.now()
             _event(session, case_id, "unreached")
-            channel, reply_to, sender = case.channel, _sealer().open(case.reply_to).decode(), case.sender
+            channel, reply_to, sender = case.channel, _opened(case.reply_to), case.sender
             category, severity, unit, created = case.category, case.severity, case.ward, case.created_at
             told = session.scalar(select(CaseEvent.id).where(
                 CaseEvent.case_id == case_id, CaseEvent.kind == "resident_told_unreached"))
@@ -360,7 +398,7 @@ class Escalation:
                 select(CaseEvent.ref, CaseEvent.officer_id).where(
                     CaseEvent.case_id == case_id, CaseEvent.kind == "alert_sent")
             ).all()
-            channel, reply_to, sender = case.channel, _sealer().open(case.reply_to).decode(), case.sender
+            channel, reply_to, sender = case.channel, _opened(case.reply_to), case.sender
         audit(f"officer:{officer_id}", "acknowledge", case_id)
         if self.sender:
             for ref, other in refs:
@@ -387,7 +425,7 @@ class Escalation:
             if case is None or case.assigned_officer_id != officer_id or not case.relay or case.status != "acknowledged":
                 return False
             _event(session, case_id, "relay_out", officer_id=officer_id)
-            channel, reply_to, sender = case.channel, _sealer().open(case.reply_to).decode(), case.sender
+            channel, reply_to, sender = case.channel, _opened(case.reply_to), case.sender
         return await self._to_resident(sender, channel, reply_to, f"Cán bộ trực: {text}")
 
     def close(self, case_id: str, actor: str, outcome: str, note: str | None = None) -> bool:
@@ -405,7 +443,12 @@ class Escalation:
         return True
 
     # ---------------------------------------------------------------- helpers
-    async def _to_resident(self, sender: str, channel: str, reply_to: str, text: str) -> bool:
+    async def _to_resident(self, sender: str, channel: str, reply_to: str | None, text: str) -> bool:
+        """A message the resident did not ask for: it starts with a neutral line (a lock-screen
+        preview gives nothing away) and arrives without sound; never to a resident who left."""
+        if reply_to is None:
+            return False
+        text = f"{content.text('unsolicited_first_line')}\n{text}"
         if channel == "web":
             self.outbox.setdefault(sender, []).append(text)
             return True

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select
 
 from bot.storage.crypto import Sealer
 from bot.storage.db import session_scope
-from bot.storage.models import Conversation, utcnow
+from bot.storage.models import Conversation, Forgotten, utcnow
+
+TOMBSTONE_HOURS = 24
 
 _sealer: Sealer | None = None
 
@@ -20,14 +22,24 @@ def _seal() -> Sealer:
     return _sealer
 
 
-def store(sender: str, plaintext: bytes) -> None:
+def store(sender: str, plaintext: bytes, began: datetime | None = None) -> bool:
+    """Save one sender's conversation, unless it began before the sender erased it (a turn
+    that was in flight during a quick exit); False then."""
     sealed = _seal().seal(plaintext)
     with session_scope() as session:
+        erased_at = session.scalar(select(Forgotten.at).where(Forgotten.sender == sender))
+        if erased_at is not None and (began is None or began <= _aware(erased_at)):
+            return False
         row = session.get(Conversation, sender)
         if row is None:
             session.add(Conversation(sender=sender, state=sealed, updated_at=utcnow()))
         else:
             row.state, row.updated_at = sealed, utcnow()
+    return True
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def load(sender: str) -> bytes | None:
@@ -37,10 +49,21 @@ def load(sender: str) -> bytes | None:
 
 
 def forget(sender: str) -> bool:
-    """Erase one sender's conversation; True if there was one."""
+    """Erase one sender's conversation and leave a tombstone; True if there was one."""
     with session_scope() as session:
         result = session.execute(delete(Conversation).where(Conversation.sender == sender))
+        row = session.get(Forgotten, sender)
+        if row is None:
+            session.add(Forgotten(sender=sender, at=utcnow()))
+        else:
+            row.at = utcnow()
         return result.rowcount > 0
+
+
+def prune_tombstones(now: datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - timedelta(hours=TOMBSTONE_HOURS)
+    with session_scope() as session:
+        return session.execute(delete(Forgotten).where(Forgotten.at < cutoff)).rowcount
 
 
 def purge_older_than(days: int, now: datetime | None = None) -> int:

@@ -41,6 +41,16 @@ class Conversation(Base):
     __table_args__ = (Index("ix_conversations_updated_at", "updated_at"),)
 
 
+class Forgotten(Base):
+    """A resident erased their conversation at `at` (a pseudonym and a time, nothing else):
+    the tracker store refuses to save a conversation begun before then. Pruned after a day."""
+
+    __tablename__ = "forgotten"
+
+    sender = Column(String(64), primary_key=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+
+
 class Case(Base):
     """An escalation episode of one pseudonymous resident. `reply_to` (the channel's id
     for the resident, needed for the relay) and `shared` (what the resident agreed to send

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
@@ -67,7 +68,8 @@ class EncryptedTrackerStore(TrackerStore, SerializedTrackerAsText):
         await self.stream_events(tracker)
         events = compact(tracker)
         payload = {"events": [e.as_dict() for e in events], "name": tracker.sender_id}
-        conversations.store(tracker.sender_id, json.dumps(payload, ensure_ascii=False).encode())
+        began = datetime.fromtimestamp(events[0].timestamp, timezone.utc) if events else None
+        conversations.store(tracker.sender_id, json.dumps(payload, ensure_ascii=False).encode(), began)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         raw = conversations.load(sender_id)

@@ -350,7 +350,9 @@ async def test_an_escalation_alert_overtakes_a_broadcast_and_can_be_edited(sqlit
     assert ref == f"9001:{alert['message_id']}" and keyboard(alert) == [("Nhận xử lý", "ack:C1")]
     assert order.index(9001) <= 4  # not behind the 40 broadcasts
     assert (9001, alert["message_id"], "Ca C1 đã được nhận xử lý.") in telegram_api.edited
-    assert any(s["chat_id"] == CHAT and s["text"] == "Cán bộ trực: Chị ở đâu?" for s in telegram_api.sent)
+    to_resident = next(s for s in telegram_api.sent if s["chat_id"] == CHAT and s["text"] == "Cán bộ trực: Chị ở đâu?")
+    assert to_resident.get("disable_notification") in (True, "true", "True")  # no sound on the resident's phone
+    assert alert.get("disable_notification") in (None, False, "false", "False")  # officers' alerts ring
 
 
 async def test_an_unreachable_bot_api_does_not_stop_the_web_chat(sqlite_db, rasa):

@@ -206,3 +206,36 @@ async def test_the_safe_word_answers_neutrally_even_if_erasing_fails(db_url, mon
     core, _, _, _ = core_with(ScriptedRasa())
     answer = await core.handle(Message("web", "resident-10", text="thoát"))
     assert answer.messages == [{"text": GATEWAY["safe_word_reply"], "buttons": []}] and answer.erased
+
+
+async def test_quick_exit_during_a_pending_reply_leaves_no_conversation_stored(db_url):
+    """The web page's quick exit arrives while Rasa still answers the last message; Rasa saves
+    the conversation as its turn ends. Erasing waits for that turn, and a save of a
+    conversation begun before the erasure is refused."""
+    import asyncio
+
+    from bot.storage import conversations
+    from bot.storage.models import utcnow
+
+    release = asyncio.Event()
+
+    class SlowRasa(ScriptedRasa):
+        async def send(self, sender, message, channel):
+            began = utcnow()
+            await release.wait()
+            conversations.store(sender, b'{"events": []}', began)  # what Rasa's tracker store does
+            return [{"text": "…"}]
+
+    core, _, _, _ = core_with(SlowRasa())
+    turn = asyncio.create_task(core.handle(Message("web", "resident-11", text="xin chào")))
+    await asyncio.sleep(0.05)
+    exit_ = asyncio.create_task(core.forget("web", "resident-11"))
+    await asyncio.sleep(0.05)
+    assert not exit_.done()  # the erasure waits for the turn in flight
+    release.set()
+    await asyncio.gather(turn, exit_)
+    sender = core.sender_of(Message("web", "resident-11"))
+    assert conversations.load(sender) is None
+    late = utcnow()
+    assert not conversations.store(sender, b"{}", late.replace(year=late.year - 1))  # an older turn
+    assert conversations.store(sender, b"{}", utcnow())  # a new conversation after the exit
