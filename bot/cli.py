@@ -153,7 +153,28 @@ def cmd_officers(args) -> int:
             print(f"error: no officer {args.id}", file=sys.stderr)
             return 1
         print(f"removed officer {args.id}")
+    elif args.action == "check":
+        return _check_officers(roster.list_officers())
     return 0
+
+
+def _check_officers(officers: list) -> int:
+    """Send each officer a test message; list who cannot be alerted (exit 1 if anyone)."""
+    import asyncio
+
+    from bot.channels.telegram import check_officers
+    from bot.config import settings
+
+    config = settings()
+    if not config.telegram_enabled:
+        print("error: TELEGRAM_BOT_TOKEN is not set: officers are alerted on Telegram only", file=sys.stderr)
+        return 1
+    failed = 0
+    for officer, why in asyncio.run(check_officers(config, officers)):
+        failed += why is not None
+        print(f"{officer.id}\t{officer.role}\t{officer.display_name}\t" + ("ok" if why is None else f"CANNOT BE ALERTED: {why}"))
+    print(f"{len(officers) - failed} of {len(officers)} officers can be alerted")
+    return 1 if failed else 0
 
 
 def cmd_roster(args) -> int:
@@ -233,6 +254,7 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--units", default="*", help="';'-separated phường/xã (current or former names), or * for area-wide")
     add.add_argument("--telegram-id", help="numeric Telegram user id (alerts go to this private chat)")
     officers_sub.add_parser("list", help="list active officers")
+    officers_sub.add_parser("check", help="send every officer a test message; list who cannot be alerted")
     rem = officers_sub.add_parser("remove", help="deactivate an officer and forget their channel ids")
     rem.add_argument("id", type=int)
     officers.set_defaults(func=cmd_officers)

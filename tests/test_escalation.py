@@ -153,15 +153,40 @@ async def test_acknowledgement_assigns_the_case_and_stops_the_ladder(staff):
         assert session.scalar(select(AuditLog.action).where(AuditLog.case_id == report.case_id)) == "acknowledge"
 
 
-async def test_nobody_reachable_tells_the_resident_to_call_113_and_alerts_coordinators(db_url):
+async def test_an_officer_who_cannot_receive_alerts_is_not_counted_as_reached(db_url):
+    """An officer who never pressed Start (Telegram answers 403) is on the roster but cannot be
+    alerted: the resident's reply says at once that nobody was reached (not "alerting…"), and
+    is not told a second time."""
     roster.add_officer("Điều phối", "coordination", "coordinator", "*", telegram_id="1005")
     service, sender, _ = make(None, fail={"1005"})
     report = await service.report(sender="t-1", channel="telegram", category="child", reply_to="777")
     await service.drain()
-    assert sender.to_residents and "113" in sender.to_residents[0][2]
-    assert sender.to_residents[0][:2] == ("telegram", "777")
+    assert not report.reachable and report.status == "unreached"
+    assert sender.to_residents == []  # the reply itself tells the truth, once
     with session_scope() as session:
         assert session.get(Case, report.case_id).status == "unreached"
+        told = session.scalars(select(CaseEvent.kind).where(
+            CaseEvent.case_id == report.case_id, CaseEvent.kind == "resident_told_unreached")).all()
+    assert len(told) == 1
+
+
+async def test_a_ladder_that_ends_unreached_after_the_reply_tells_the_resident_once(db_url, monkeypatch):
+    import asyncio
+
+    roster.add_officer("Điều phối", "coordination", "coordinator", "*", telegram_id="1005")
+    monkeypatch.setattr(escalation_module, "FIRST_ALERT_WAIT", 0.05)
+    service, sender, _ = make(None, fail={"1005"})
+    slow = sender.send_alert
+
+    async def slow_alert(chat, text, buttons):
+        await asyncio.sleep(0.2)  # the platform is slow to answer
+        return await slow(chat, text, buttons)
+
+    sender.send_alert = slow_alert
+    report = await service.report(sender="t-2", channel="telegram", category="child", reply_to="778")
+    assert report.reachable  # still unknown when the reply went out: "an alert is being sent" is true
+    await service.drain()
+    assert len(sender.to_residents) == 1 and "113" in sender.to_residents[0][2]
 
 
 async def test_relay_and_close_with_a_sealed_note(staff):

@@ -536,3 +536,29 @@ async def check(settings: Settings) -> tuple[bool, list[str]]:
     if info.last_error_message:
         lines.append(f"Telegram's last webhook delivery error: {info.last_error_message}")
     return ok, lines
+
+
+async def check_officers(settings: Settings, officers: list) -> list[tuple[object, str | None]]:
+    """`gbvbot officers check`: send every officer a short test message, silently. Returns
+    (officer, None) when it arrived, else (officer, why it cannot be alerted). An officer who
+    never opened the bot and pressed Start cannot be written to (Telegram answers 403)."""
+    from bot.services import roster
+
+    results: list[tuple[object, str | None]] = []
+    bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
+    async with bot:
+        for officer in officers:
+            if not officer.telegram_chat:
+                results.append((officer, "no Telegram id registered"))
+                continue
+            chat = int(roster._sealer().open(officer.telegram_chat).decode())
+            try:
+                await bot.send_message(chat, content.text("officer_check"), disable_notification=True)
+                results.append((officer, None))
+            except Forbidden:
+                results.append((officer, "has not opened the bot and pressed Start (or blocked it): Telegram refuses"))
+            except BadRequest as error:
+                results.append((officer, f"Telegram refused: {error.message}"))
+            except NetworkError as error:
+                results.append((officer, f"could not reach Telegram ({type(error).__name__})"))
+    return results

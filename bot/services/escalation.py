@@ -55,6 +55,7 @@ SEVERITY_VI = {"critical": "rất khẩn cấp", "high": "cao"}
 # A request for contact waits for office hours (Huế time): Monday–Friday 07:30–17:00.
 OFFICE_DAYS, OFFICE_OPEN, OFFICE_CLOSE = range(0, 5), time(7, 30), time(17, 0)
 QUEUED_RUNG = -1  # schedule(case_id, QUEUED_RUNG, at): notify a queued request at office opening
+FIRST_ALERT_WAIT = 8.0  # seconds the resident's reply waits to know whether an alert got through
 OUTCOMES = (
     "referred_police", "referred_health", "referred_legal_aid", "referred_shelter",
     "counselled", "unreachable", "false_alarm",
@@ -118,6 +119,7 @@ class Escalation:
         self.outbox: dict[str, list[str]] = {}  # web residents: officer messages shown on the next turn
         self._tasks: set[asyncio.Task] = set()
         self._open_senders: set[str] | None = None  # only this process opens cases
+        self._replying: set[str] = set()  # cases whose first reply to the resident is being written
 
     # ---------------------------------------------------------------- resident side
     def open_case(self, sender: str) -> Case | None:
@@ -163,13 +165,31 @@ class Escalation:
                 reply_to=_sealer().seal(reply_to.encode()), reporter="third_party" if third_party else "resident",
             ))
             _event(session, case_id, "opened")
-        reachable = any(self._recipients(rung, unit) for rung in range(len(roster.ROLES)))
-        if not reachable:  # the caller tells the resident to call 113 in this very reply
-            with session_scope() as session:
-                _event(session, case_id, "resident_told_unreached")
-        self._spawn(self.ladder_step(case_id, 0))
+        reachable = await self._first_alerts(case_id)
         log.info("case opened category=%s severity=%s reachable=%s", case_category, severity, reachable)
         return Report(case_id, "alerting" if reachable else "unreached", True, reachable)
+
+    async def _first_alerts(self, case_id: str) -> bool:
+        """Send the first alerts and say whether someone actually received one: an alert
+        Telegram refuses (an officer who never pressed Start: 403) is not a reached officer.
+        The resident's reply waits for this, up to `FIRST_ALERT_WAIT` seconds; if the answer
+        is still unknown then, the reply says an alert is being sent (true), and a ladder that
+        later ends with nobody reached tells the resident once."""
+        self._replying.add(case_id)
+        task = asyncio.ensure_future(self.ladder_step(case_id, 0))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=FIRST_ALERT_WAIT)
+        finally:
+            self._replying.discard(case_id)
+        if not done:
+            return True
+        with session_scope() as session:
+            status = session.scalar(select(Case.status).where(Case.id == case_id))
+            if status == "unreached":
+                _event(session, case_id, "resident_told_unreached")
+        return status != "unreached"
 
     async def request_contact(self, *, sender: str, channel: str, reply_to: str, text: str | None = None,
                               shared: dict | None = None) -> Report:
@@ -358,7 +378,7 @@ class Escalation:
             _event(session, case_id, "unreached")
             channel, reply_to, sender = case.channel, _opened(case.reply_to), case.sender
             category, severity, unit, created = case.category, case.severity, case.ward, case.created_at
-            told = session.scalar(select(CaseEvent.id).where(
+            told = case_id in self._replying or session.scalar(select(CaseEvent.id).where(
                 CaseEvent.case_id == case_id, CaseEvent.kind == "resident_told_unreached"))
             if not told:
                 _event(session, case_id, "resident_told_unreached")

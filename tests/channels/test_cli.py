@@ -84,3 +84,22 @@ def test_zalo_check_says_the_channel_is_off_without_configuration(env, capsys):
     env()
     assert cli.main(["zalo", "check"]) == 1
     assert "ZALO_APP_ID is not set" in capsys.readouterr().out
+
+
+def test_officers_check_lists_who_cannot_be_alerted(env, capsys):
+    from bot.services import roster
+
+    with InThread(tg.FakeTelegram()) as fake:
+        env(TELEGRAM_BOT_TOKEN=tg.TOKEN, TELEGRAM_API_BASE_URL=fake.fake.base_url)
+        roster.add_officer("Cán bộ A", "police", "officer", "*", telegram_id="7001")
+        roster.add_officer("Cán bộ B", "police", "officer", "*", telegram_id="7002")
+        roster.add_officer("Cán bộ C", "police", "officer", "*")
+        fake.fake.fail("sendMessage", "403", chat_id=7002)  # never pressed Start
+        assert cli.main(["officers", "check"]) == 1
+        sent = [m for m in fake.fake.sent if m["chat_id"] == 7001]
+    out = capsys.readouterr().out
+    assert "Cán bộ A\tok" in out
+    assert "Cán bộ B\tCANNOT BE ALERTED: has not opened the bot and pressed Start" in out
+    assert "Cán bộ C\tCANNOT BE ALERTED: no Telegram id" in out
+    assert "1 of 3 officers can be alerted" in out
+    assert sent and sent[0]["disable_notification"] in (True, "true", "True")
