@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
 from bot.services.escalation import ladder_job
-from bot.storage import conversations, delivery, events
+from bot.storage import conversations, delivery, events, recent
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def purge_conversations(days: int) -> None:
 def prune_channel_state() -> None:
     """Replay memory (processed_events) and reply windows are only needed for 48 hours,
     erasure tombstones for a day."""
-    removed = events.prune() + delivery.prune_windows() + conversations.prune_tombstones()
+    removed = events.prune() + delivery.prune_windows() + conversations.prune_tombstones() + recent.prune()
     log.info("retention: removed %d expired channel records", removed)
 
 

@@ -25,10 +25,8 @@ import json
 import logging
 import math
 import re
-import time
 import traceback
 import warnings
-from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -68,7 +66,7 @@ from bot.channels.messaging import ExpiringMap, split_text, subscription_change,
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
 from bot.outbound import Outbox, Priority, RetryLater, TemporaryFailure
-from bot.storage import events, subscriptions
+from bot.storage import events, recent, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +79,7 @@ MAX_WEBHOOK_BODY = 256 * 1024
 CALLBACK_DATA_BYTES = 64
 OFFICER_BUTTONS = ("ack:", "pass:")  # callback data of escalation alerts (never a Rasa payload)
 CASE_ID = re.compile(r"\b[Cc][Aa](?: KHẨN CẤP)? ([0-9A-F]{8})\b")
-RECENT_SECONDS = 47 * 3600  # Telegram deletes only messages younger than 48 h
+
 PER_SECOND = 28  # overall rate: under the Bot FAQ's ~30 messages/s, leaving room for network jitter
 PER_CHAT_INTERVAL = 1.0  # about one message per second in one private chat
 
@@ -145,7 +143,6 @@ class TelegramChannel:
             on_failure=lambda _chat, _item, error: log.warning("telegram: message dropped (%s)", type(error).__name__),
         )
         self.turns = TurnLocks()
-        self.recent = ExpiringMap(ttl=RECENT_SECONDS, size=50_000)  # chat id -> deque[(message id, time)]
         self.long_payloads = ExpiringMap(ttl=7 * 24 * 3600, size=20_000)  # "#<id>" -> payload
         self.rejected = 0  # webhook requests with a wrong secret token
         self.ready = False
@@ -336,13 +333,17 @@ class TelegramChannel:
         await self._turn(message.chat_id, Message(CHANNEL, str(message.chat_id), payload="/unsubscribe"))
 
     async def _quick_exit(self, update: Update, _context) -> None:
-        """/thoat: forget the conversation and delete this chat's recent messages, silently."""
+        """/thoat: forget the conversation and delete this chat's recent messages, silently;
+        only if some could not be deleted, a neutral line says so (and how to delete the chat)."""
         message = update.effective_message
         self._remember(message.chat_id, message.message_id)
         async with self.turns.hold(message.chat_id):
             await self.core.forget(CHANNEL, str(message.chat_id))
-            await self._delete_recent(message.chat_id)
-        log.info("telegram: quick exit")
+            failed = await self._delete_recent(message.chat_id)
+        if failed:
+            notice = content.text("telegram_not_deleted").format(count=failed)
+            await self._deliver_now(message.chat_id, Outgoing(notice, silent=True), Priority.REPLY)
+        log.info("telegram: quick exit (%d messages not deleted)", failed)
 
     # ------------------------------------------------------------------ officers
 
@@ -483,17 +484,20 @@ class TelegramChannel:
         return sent
 
     def _remember(self, chat_id: int, message_id: int) -> None:
-        ids = self.recent.get(chat_id) or deque(maxlen=200)
-        ids.append((message_id, time.monotonic()))
-        self.recent[chat_id] = ids
+        """Keep (sealed, under the pseudonym) the id of a message of this chat for /thoat."""
+        recent.remember(self.core.sender_of(Message(CHANNEL, str(chat_id))), message_id)
 
-    async def _delete_recent(self, chat_id: int) -> None:
-        """Delete this chat's messages (the bot's and the resident's) younger than 47 hours."""
+    async def _delete_recent(self, chat_id: int) -> int:
+        """Delete this chat's messages (the bot's and the resident's) younger than 47 hours,
+        also after a restart; returns how many could not be deleted."""
         self.outbox.cancel(chat_id)
-        now = time.monotonic()
-        ids = [i for i, at in self.recent.pop(chat_id) or () if now - at < RECENT_SECONDS]
+        ids = recent.take(self.core.sender_of(Message(CHANNEL, str(chat_id))))
+        failed = 0
         for start in range(0, len(ids), 10):
-            await asyncio.gather(*(self._quietly(self.app.bot.delete_message(chat_id, i)) for i in ids[start:start + 10]))
+            results = await asyncio.gather(
+                *(self.app.bot.delete_message(chat_id, i) for i in ids[start:start + 10]), return_exceptions=True)
+            failed += sum(isinstance(r, BaseException) for r in results)
+        return failed
 
     @staticmethod
     async def _quietly(call) -> None:

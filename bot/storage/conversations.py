@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
 from bot.storage.crypto import Sealer
 from bot.storage.db import session_scope
-from bot.storage.models import Conversation, Forgotten, utcnow
+from bot.storage.models import Conversation, Forgotten, aware, utcnow
 
 TOMBSTONE_HOURS = 24
 
@@ -28,7 +28,7 @@ def store(sender: str, plaintext: bytes, began: datetime | None = None) -> bool:
     sealed = _seal().seal(plaintext)
     with session_scope() as session:
         erased_at = session.scalar(select(Forgotten.at).where(Forgotten.sender == sender))
-        if erased_at is not None and (began is None or began <= _aware(erased_at)):
+        if erased_at is not None and (began is None or began <= aware(erased_at)):
             return False
         row = session.get(Conversation, sender)
         if row is None:
@@ -37,9 +37,6 @@ def store(sender: str, plaintext: bytes, began: datetime | None = None) -> bool:
             row.state, row.updated_at = sealed, utcnow()
     return True
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def load(sender: str) -> bytes | None:

@@ -4,19 +4,16 @@ never content or recipient."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import session_scope
-from bot.storage.models import ReplyWindow, Undelivered, utcnow
+from bot.storage.models import ReplyWindow, Undelivered, aware, utcnow
 
 WINDOW_HOURS = 48
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
 
 
 def touch_window(sender: str, at: datetime | None = None) -> None:
@@ -27,7 +24,7 @@ def touch_window(sender: str, at: datetime | None = None) -> None:
                 row = session.get(ReplyWindow, sender)
                 if row is None:
                     session.add(ReplyWindow(sender=sender, last_message_at=at))
-                elif _aware(row.last_message_at) < at:
+                elif aware(row.last_message_at) < at:
                     row.last_message_at = at
             return
         except IntegrityError:
@@ -38,7 +35,7 @@ def window_closes_at(sender: str, hours: int = WINDOW_HOURS) -> datetime | None:
     """When the OA stops being allowed to answer this resident; None if they never wrote."""
     with session_scope() as session:
         last = session.scalar(select(ReplyWindow.last_message_at).where(ReplyWindow.sender == sender))
-    return None if last is None else _aware(last) + timedelta(hours=hours)
+    return None if last is None else aware(last) + timedelta(hours=hours)
 
 
 def prune_windows(hours: int = WINDOW_HOURS, now: datetime | None = None) -> int:

@@ -29,6 +29,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """A stored time as UTC-aware (SQLite returns naive UTC)."""
+    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 class Conversation(Base):
     """Rasa's conversation state for one pseudonymous sender, sealed with AES-GCM."""
 
@@ -49,6 +54,18 @@ class Forgotten(Base):
 
     sender = Column(String(64), primary_key=True)
     at = Column(DateTime(timezone=True), nullable=False)
+
+
+class RecentMessage(Base):
+    """One message of a Telegram chat (the bot's or the resident's), for /thoat: the message
+    id is sealed, the chat is known only by the resident's pseudonym. Pruned after 48 hours."""
+
+    __tablename__ = "recent_messages"
+
+    id = Column(Integer, primary_key=True)
+    sender = Column(String(64), nullable=False, index=True)
+    message = Column(LargeBinary, nullable=False)  # Sealer("recent-message")
+    at = Column(DateTime(timezone=True), nullable=False, index=True)
 
 
 class Case(Base):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
 from bot.storage.crypto import Sealer, derive_key
 from bot.storage.db import session_scope
-from bot.storage.models import ChannelToken, utcnow
+from bot.storage.models import ChannelToken, aware, utcnow
 
 LEASE_SECONDS = 60
 
@@ -34,9 +34,6 @@ def _sealer() -> Sealer:
     return Sealer("channel-token")
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
-
 
 def _fingerprint(refresh_token: str) -> str:
     return hmac.new(derive_key("token-seed"), refresh_token.encode(), hashlib.sha256).hexdigest()
@@ -47,9 +44,9 @@ def _tokens(row: ChannelToken) -> Tokens:
     return Tokens(
         access_token=sealer.open(row.access_token).decode() if row.access_token else None,
         refresh_token=sealer.open(row.refresh_token).decode(),
-        expires_at=_aware(row.expires_at),
+        expires_at=aware(row.expires_at),
         version=row.version,
-        updated_at=_aware(row.updated_at),
+        updated_at=aware(row.updated_at),
     )
 
 

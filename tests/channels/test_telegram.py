@@ -160,6 +160,22 @@ async def test_thoat_deletes_the_recent_messages_of_both_sides_and_forgets(sqlit
     assert len(telegram_api.sent) == 2  # /thoat itself answers nothing
 
 
+async def test_thoat_deletes_messages_sent_before_a_restart_and_says_what_it_could_not(sqlite_db, rasa, telegram_api):
+    async with gateway(rasa.port, **telegram_settings(telegram_api)):
+        first = await telegram_api.text(CHAT, "xin chào")
+        [answer] = await telegram_api.wait_sent(1)
+    async with gateway(rasa.port, **telegram_settings(telegram_api)):  # the gateway restarted
+        telegram_api.fail("deleteMessage", "400", chat_id=CHAT)  # e.g. older than 48 hours
+        await telegram_api.command(CHAT, "/thoat")
+        [_answer, notice] = await telegram_api.wait_sent(2)
+    tried = {p["message_id"] for m, p in telegram_api.calls if m == "deleteMessage"}
+    assert {first["message"]["message_id"], answer["message_id"]} <= tried
+    assert len({m for c, m in telegram_api.deleted if c == CHAT}) == len(tried) - 1
+    assert notice["text"].startswith("Đã dừng. 1 tin nhắn không xóa được")
+    assert notice.get("disable_notification") in (True, "true", "True")
+    assert len(table_rows("recent_messages")) == 1  # only the notice, for a later /thoat
+
+
 async def test_the_safe_word_also_deletes_the_recent_messages(sqlite_db, rasa, telegram_api):
     async with gateway(rasa.port, **telegram_settings(telegram_api)):
         await telegram_api.text(CHAT, "xin chào")

@@ -123,6 +123,8 @@ class FakeTelegram:
                 return _error(500, "Internal Server Error")
             elif fault.kind == "403":
                 return _error(403, "Forbidden: bot was blocked by the user")
+            elif fault.kind == "400":
+                return _error(400, "Bad Request: message can't be deleted for everyone")
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
