@@ -69,6 +69,7 @@ bench: install train ## latency/throughput benchmarks (prints figures)
 	$(BIN)/python bench/bench_nearest.py
 	$(BIN)/python -m bench.bench_escalation
 	$(BIN)/python -m bench.bench_outbound
+	$(BIN)/python -m bench.bench_flood
 
 clean: ## remove models, reports and runtime data (not the venv)
 	rm -rf models reports var/*.runtime.yml

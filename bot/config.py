@@ -40,6 +40,12 @@ class Settings:
     log_level: str
     var_dir: Path
     ack_timeout: int  # seconds an alert waits for "Nhận xử lý" before the next rung
+    # Abuse limits: per client address (behind a trusted proxy, from X-Forwarded-For), and
+    # how many new cases in five minutes are alerted one by one before a summary replaces them.
+    trusted_proxies: tuple = ()
+    rate_per_address: int = 120
+    new_sessions_per_address: int = 30
+    cases_per_5_minutes: int = 10
     # Telegram: on when the token is set; webhook mode when the URL is set, polling otherwise.
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_webhook_url: str | None = None
@@ -106,6 +112,20 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
     return int(raw)
+
+
+def _networks(env: dict[str, str], name: str) -> tuple:
+    """Comma-separated IP addresses or CIDR networks."""
+    import ipaddress
+
+    networks = []
+    for part in (env.get(name) or "").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(f"{name} must be comma-separated IP addresses or networks, got {part.strip()!r}") from None
+    return tuple(networks)
 
 
 def _secret_key(env: dict[str, str], var: Path) -> bytes:
@@ -204,6 +224,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         retention_days=_positive(env, "GBVBOT_RETENTION_DAYS", 30),
         rate_per_minute=_positive(env, "GBVBOT_RATE_PER_MINUTE", 30),
         ack_timeout=_positive(env, "GBVBOT_ACK_TIMEOUT_SECONDS", 180),
+        trusted_proxies=_networks(env, "GBVBOT_TRUSTED_PROXIES"),
+        rate_per_address=_positive(env, "GBVBOT_RATE_PER_ADDRESS", 120),
+        new_sessions_per_address=_positive(env, "GBVBOT_NEW_SESSIONS_PER_ADDRESS", 30),
+        cases_per_5_minutes=_positive(env, "GBVBOT_CASES_PER_5_MINUTES", 10),
         log_level=log_level,
         **_telegram(env),
         **_zalo(env),

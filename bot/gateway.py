@@ -65,7 +65,8 @@ def create_app(settings: Settings) -> web.Application:
     jobs = scheduler.build(settings)
     by_name: dict = {}
     service = escalation.Escalation(
-        ChannelAlerts(by_name), timedelta(seconds=settings.ack_timeout), scheduler.ladder_timer(jobs)
+        ChannelAlerts(by_name), timedelta(seconds=settings.ack_timeout), scheduler.ladder_timer(jobs),
+        cases_per_window=settings.cases_per_5_minutes,
     )
     core = ConversationCore(rasa, settings.rate_per_minute, service)
     app = web.Application(client_max_size=web_channel.MAX_BODY, middlewares=[refuse_compressed_bodies])
@@ -105,7 +106,8 @@ def create_app(settings: Settings) -> web.Application:
             await channel.stop()
         await rasa.close()
 
-    app.add_routes(web_channel.routes(core, settings.demo))
+    limits = web_channel.AddressLimits(settings.rate_per_address, settings.new_sessions_per_address)
+    app.add_routes(web_channel.routes(core, settings.demo, limits, settings.trusted_proxies))
     for channel in channels:
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), *admin.routes(settings, service)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from bot.services import escalation as escalation_module
 from bot.services import roster
@@ -246,3 +246,20 @@ async def test_every_message_the_resident_did_not_ask_for_starts_with_a_neutral_
     await service.acknowledge(report.case_id, staff["desk"])
     await service.relay_to_resident(report.case_id, staff["desk"], "Chị ở đâu?")
     assert sender.to_residents and all(text.split("\n")[0] == "Bạn có một tin nhắn mới." for _c, _r, text in sender.to_residents)
+
+
+async def test_a_flood_of_cases_gets_one_summary_while_danger_told_in_words_is_still_alerted(staff):
+    service, sender, _ = make(None)
+    service.cases_per_window = 3
+    for n in range(6):  # the "Tôi đang gặp nguy hiểm" button, pressed from six new sessions
+        await service.report(sender=f"flood-{n}", channel="web", category="danger_to_life", reply_to=f"f{n}",
+                             evidence=False)
+    real = await service.report(sender="real", channel="web", category="danger_to_life", reply_to="r",
+                                text="cứu em, nó đang cầm dao", evidence=True)
+    await service.drain()
+    summaries = [text for _chat, text, _b in sender.alerts if "ca mới trong 5 phút" in text]
+    individual = {text.split("CA KHẨN CẤP ")[1][:8] for _chat, text, _b in sender.alerts if "CA KHẨN CẤP" in text}
+    assert len(summaries) >= 1 and "3 ca mới" in summaries[0]
+    assert len(individual) == 4 and real.case_id in individual  # three before the cap, and the real one
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 7  # every case waits in the queue

@@ -1,13 +1,27 @@
 """Web chat channel: the page, and the JSON contract of /api/chat and /api/forget.
 
 Every malformed request gets a 4xx with a Vietnamese `error` and nothing is stored.
+
+Against floods: /api/* takes only JSON and, when a browser says where it comes from
+(Origin), only from this site; every client address (behind a trusted proxy: from
+X-Forwarded-For) has its own message and new-session limits; session ids are issued and
+signed by the server (`/api/session`, and the page carries one). An id the server did not
+sign is still accepted (clients written for the first contract), within the same limits.
+Direct loopback requests with no proxy in front (development, tests, a local evaluation)
+are not address-limited.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import ipaddress
 import json
 import math
 import re
+import secrets
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -15,7 +29,8 @@ from aiohttp import web
 from bot import content
 from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import valid_payload
-from bot.conversation.core import ConversationCore, Message, RateLimited
+from bot.conversation.core import ConversationCore, FloodGuard, Message, RateLimited
+from bot.storage.crypto import derive_key
 
 STATIC = Path(__file__).with_name("static")
 MAX_BODY = 32 * 1024  # bytes; 4,000 Vietnamese characters fit with room to spare
@@ -26,6 +41,73 @@ NO_STORE = {
     "X-Content-Type-Options": "nosniff",
 }
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+
+
+SIGNED_PREFIX = "v1"
+
+
+def issue_session() -> str:
+    """A new session id signed by the server: "v1" + 22 random + 16 MAC characters."""
+    nonce = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+    return SIGNED_PREFIX + nonce + _mac(nonce)
+
+
+def _mac(nonce: str) -> str:
+    digest = hmac.new(derive_key("web-session"), nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def signed(session_id: str) -> bool | None:
+    """True: issued by this server; False: looks issued but forged; None: not a signed id."""
+    if len(session_id) != 40 or not session_id.startswith(SIGNED_PREFIX):
+        return None
+    return hmac.compare_digest(session_id[24:], _mac(session_id[2:24]))
+
+
+def client_address(request: web.Request, trusted: tuple) -> str:
+    """The client's address: the peer, or behind a trusted proxy the last X-Forwarded-For
+    hop that is not itself a trusted proxy. The header is ignored from anyone else."""
+    peer = request.remote or ""
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    if not is_trusted(peer):
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            return hop
+    return peer
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+class AddressLimits:
+    """Per client address: messages per minute, and new session ids per ten minutes."""
+
+    def __init__(self, per_minute: int, new_sessions: int):
+        self.messages = FloodGuard(per_minute)
+        self.sessions = FloodGuard(new_sessions, window=600)
+        self._seen: dict[tuple[str, str], float] = {}
+
+    def check(self, address: str, session_id: str | None = None, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self.messages.check(address, now)
+        if session_id is not None and (address, session_id) not in self._seen:
+            self.sessions.check(address, now)
+            self._seen[(address, session_id)] = now
+            if len(self._seen) > 200_000:
+                self._seen = {k: at for k, at in self._seen.items() if now - at < 600}
 
 
 class BadRequest(Exception):
@@ -39,7 +121,19 @@ def _error(status: int, key: str) -> web.Response:
     return web.json_response({"error": content.text(key)}, status=status, headers=NO_STORE)
 
 
+def _same_origin(request: web.Request) -> bool:
+    """A browser's request from another site is refused; scripts send no Origin at all."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1].rstrip("/") == request.host
+
+
 async def _read_json(request: web.Request) -> dict:
+    if request.content_type != "application/json":
+        raise BadRequest(415, "bad_request")
+    if not _same_origin(request):
+        raise BadRequest(403, "bad_request")
     try:
         body = await read_body(request, MAX_BODY)
     except BodyRejected as rejected:
@@ -51,7 +145,7 @@ async def _read_json(request: web.Request) -> dict:
     if not isinstance(data, dict):
         raise BadRequest(400, "bad_request")
     session_id = data.get("session_id")
-    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id) or signed(session_id) is False:
         raise BadRequest(400, "bad_request")
     return data
 
@@ -87,14 +181,42 @@ def parse_chat(data: dict) -> Message:
     return Message("web", session_id, location=(lat, lon))
 
 
-def routes(core: ConversationCore, demo: bool) -> list[web.RouteDef]:
+def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = None,
+           trusted: tuple = ()) -> list[web.RouteDef]:
     index = (STATIC / "index.html").read_text(encoding="utf-8")
     banner = f'<p class="demo-banner" role="note">{content.text("demo_banner")}</p>' if demo else ""
     page = index.replace("{{DEMO_BANNER}}", banner)
     page_headers = {**NO_STORE, "Content-Security-Policy": CSP}
+    limits = limits or AddressLimits(120, 30)
 
-    async def chat_page(_request: web.Request) -> web.Response:
-        return web.Response(text=page, content_type="text/html", headers=page_headers)
+    def limit(request: web.Request, session_id: str | None = None, new_session: bool = False) -> None:
+        """RateLimited when this client address sends too much or opens too many sessions."""
+        address = client_address(request, trusted)
+        if _loopback(address) and not trusted:
+            return
+        limits.check(address, session_id if session_id and not signed(session_id) else None)
+        if new_session:
+            limits.sessions.check(address)
+
+    async def chat_page(request: web.Request) -> web.Response:
+        try:
+            limit(request)
+        except RateLimited:
+            return _error(429, "rate_limited")
+        return web.Response(text=page.replace("{{SESSION}}", issue_session()), content_type="text/html",
+                            headers=page_headers)
+
+    async def session(request: web.Request) -> web.Response:
+        """A new signed session id (the page's "start again")."""
+        if request.content_type != "application/json":
+            return _error(415, "bad_request")
+        if not _same_origin(request):
+            return _error(403, "bad_request")
+        try:
+            limit(request, new_session=True)
+        except RateLimited:
+            return _error(429, "rate_limited")
+        return web.json_response({"session_id": issue_session()}, headers=NO_STORE)
 
     async def exit_page(_request: web.Request) -> web.Response:
         return web.FileResponse(STATIC / "exit.html", headers=page_headers)
@@ -102,6 +224,7 @@ def routes(core: ConversationCore, demo: bool) -> list[web.RouteDef]:
     async def chat(request: web.Request) -> web.Response:
         try:
             data = await _read_json(request)
+            limit(request, data["session_id"])
             message = parse_chat(data)
             reply = await core.handle(message)
         except BadRequest as error:
@@ -118,6 +241,10 @@ def routes(core: ConversationCore, demo: bool) -> list[web.RouteDef]:
             data = await _read_json(request)
         except BadRequest as error:
             return _error(error.status, error.message_key)
+        try:
+            limit(request)
+        except RateLimited:
+            return _error(429, "rate_limited")
         reply = core.updates("web", data["session_id"])
         body = {"session_id": data["session_id"], "messages": reply.messages, "escalation": reply.escalation}
         return web.json_response(body, headers=NO_STORE)
@@ -134,6 +261,7 @@ def routes(core: ConversationCore, demo: bool) -> list[web.RouteDef]:
         web.get("/", chat_page),
         web.get("/exit", exit_page),
         web.post("/api/chat", chat),
+        web.post("/api/session", session),
         web.post("/api/forget", forget),
         web.post("/api/updates", updates),
         web.static("/static", STATIC),

@@ -68,23 +68,24 @@ class RateLimited(Exception):
 
 
 class FloodGuard:
-    """Sliding one-minute window per sender."""
+    """A sliding window per key (a sender, a client address): at most `limit` per `window` seconds."""
 
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
+    def __init__(self, limit: int, window: float = 60.0):
+        self.limit = limit
+        self.window = window
         self._seen: dict[str, deque] = defaultdict(deque)
 
-    def check(self, sender: str, now: float | None = None) -> None:
+    def check(self, key: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        window = self._seen[sender]
-        while window and now - window[0] > 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
+        seen = self._seen[key]
+        while seen and now - seen[0] > self.window:
+            seen.popleft()
+        if len(seen) >= self.limit:
             raise RateLimited()
-        window.append(now)
-        if len(self._seen) > 50_000:  # forget idle senders
-            for key in [k for k, w in self._seen.items() if not w or now - w[-1] > 60]:
-                del self._seen[key]
+        seen.append(now)
+        if len(self._seen) > 50_000:  # forget idle keys
+            for old in [k for k, w in self._seen.items() if not w or now - w[-1] > self.window]:
+                del self._seen[old]
 
 
 def _bot_message(text: str, buttons: list[dict] | None = None) -> dict:
@@ -243,6 +244,7 @@ class ConversationCore:
             report = await escalation.report(
                 sender=sender, channel=message.channel, category=category,
                 reply_to=message.platform_id, text=text, third_party=assessment.third_party,
+                evidence=assessment.urgent and assessment.rule != "confirmed",
             )
             reply.escalation = report.as_json()
             if report.created:

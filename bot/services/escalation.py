@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -56,6 +57,7 @@ SEVERITY_VI = {"critical": "rất khẩn cấp", "high": "cao"}
 OFFICE_DAYS, OFFICE_OPEN, OFFICE_CLOSE = range(0, 5), time(7, 30), time(17, 0)
 QUEUED_RUNG = -1  # schedule(case_id, QUEUED_RUNG, at): notify a queued request at office opening
 FIRST_ALERT_WAIT = 8.0  # seconds the resident's reply waits to know whether an alert got through
+FLOOD_WINDOW = timedelta(minutes=5)
 OUTCOMES = (
     "referred_police", "referred_health", "referred_legal_aid", "referred_shelter",
     "counselled", "unreachable", "false_alarm",
@@ -111,11 +113,19 @@ class Escalation:
         ack_timeout: timedelta,
         schedule: Callable[[str, int, datetime], None],
         now: Callable[[], datetime] = utcnow,
+        cases_per_window: int = 10,
     ):
         self.sender = sender
         self.ack_timeout = ack_timeout
         self.schedule = schedule  # schedule(case_id, rung, run_at): start that rung at run_at
         self.now = now
+        # Flood: past `cases_per_window` new cases in FLOOD_WINDOW, a case without a text rated
+        # danger now waits in the queue and officers get one summary per window instead.
+        self.cases_per_window = cases_per_window
+        self._recent_cases: deque[datetime] = deque()
+        self._held: list[str] = []
+        self._last_summary: datetime | None = None
+        self._summary_scheduled = False
         self.outbox: dict[str, list[str]] = {}  # web residents: officer messages shown on the next turn
         self._tasks: set[asyncio.Task] = set()
         self._open_senders: set[str] | None = None  # only this process opens cases
@@ -139,9 +149,11 @@ class Escalation:
         return case
 
     async def report(self, *, sender: str, channel: str, category: str, reply_to: str,
-                     text: str | None = None, third_party: bool = False) -> Report:
+                     text: str | None = None, third_party: bool = False, evidence: bool = True) -> Report:
         """Open a case for this episode (or join the open one) and start alerting.
-        `third_party`: someone reports a danger to another person (a neighbour, a child)."""
+        `third_party`: someone reports a danger to another person (a neighbour, a child).
+        `evidence`: the message's own text was rated danger now (not only a button or a "có");
+        during a flood only such cases are alerted one by one."""
         case_category, severity = CATEGORIES.get(category, ("other", "high"))
         unit = self._unit_in(text)
         existing = self.open_case(sender)
@@ -165,9 +177,44 @@ class Escalation:
                 reply_to=_sealer().seal(reply_to.encode()), reporter="third_party" if third_party else "resident",
             ))
             _event(session, case_id, "opened")
+        if self._flooded() and not evidence:
+            with session_scope() as session:
+                _event(session, case_id, "held_in_flood")
+            self._held.append(case_id)
+            if not self._summary_scheduled:  # one summary task at a time
+                self._summary_scheduled = True
+                self._spawn(self._summarise())
+            log.warning("case opened during a flood: held for the summary alert")
+            return Report(case_id, "alerting", True, True)
         reachable = await self._first_alerts(case_id)
         log.info("case opened category=%s severity=%s reachable=%s", case_category, severity, reachable)
         return Report(case_id, "alerting" if reachable else "unreached", True, reachable)
+
+    def _flooded(self) -> bool:
+        """Count this new case; True when more than `cases_per_window` were opened in FLOOD_WINDOW."""
+        now = self.now()
+        self._recent_cases.append(now)
+        while self._recent_cases and now - self._recent_cases[0] > FLOOD_WINDOW:
+            self._recent_cases.popleft()
+        return len(self._recent_cases) > self.cases_per_window
+
+    async def _summarise(self) -> None:
+        """One alert per FLOOD_WINDOW for the cases held in a flood: "N ca mới — xem hàng chờ"."""
+        try:
+            if self._last_summary is not None:
+                wait = (self._last_summary + FLOOD_WINDOW - self.now()).total_seconds()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            held, self._held = self._held, []
+            self._last_summary = self.now()
+        finally:
+            self._summary_scheduled = False
+        recipients = next((r for r in (self._recipients(rung, None) for rung in range(len(roster.ROLES))) if r), [])
+        recipients = recipients or [o for o in self._all_coordinators() if o.chat]
+        text = content.text("officer_flood_summary").format(count=len(held), minutes=int(FLOOD_WINDOW.total_seconds() // 60))
+        for officer in recipients:
+            if self.sender:
+                await self.sender.send_alert(officer.chat, text, [])
 
     async def _first_alerts(self, case_id: str) -> bool:
         """Send the first alerts and say whether someone actually received one: an alert

@@ -102,7 +102,34 @@
     });
   }
 
+  // Session ids are issued and signed by the server: the page carries one, and a spare one
+  // is fetched for "start again". Only if the server cannot be reached is one made here.
+  var spareSession = null;
+
+  function pageSession() {
+    var meta = document.querySelector('meta[name="gbvbot-session"]');
+    var id = meta ? meta.getAttribute("content") : "";
+    return SESSION_RE.test(id || "") ? id : null;
+  }
+
+  function fetchSpareSession() {
+    fetch("/api/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}", credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        if (data && typeof data.session_id === "string" && SESSION_RE.test(data.session_id)) spareSession = data.session_id;
+      })
+      .catch(function () {});
+  }
+
   function newSessionId() {
+    if (spareSession) {
+      var id = spareSession;
+      spareSession = null;
+      fetchSpareSession();
+      return id;
+    }
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
     var out = "";
@@ -631,10 +658,11 @@
       sessionId = stored;
       addNote(TEXT.resumed);
     } else {
-      sessionId = newSessionId();
+      sessionId = pageSession() || newSessionId();
       storageSet(SESSION_KEY, sessionId);
       showWelcome();
     }
+    fetchSpareSession();
     updateComposer();
     document.documentElement.classList.add("ready");
   }
