@@ -1,25 +1,33 @@
 """The case API for officers (their own token) and the admin (GBVBOT_ADMIN_TOKEN).
 
 No resident identity is ever returned; every read and every change writes an audit row.
-Errors are in English (operators).
+An officer lists, reads and acknowledges only the cases of their units (and cases whose unit
+is not known, which alert everyone on duty); coordinators and the admin see all. A case is
+closed by the officer who holds it, a coordinator or the admin. Officers' tokens expire
+(`gbvbot officers token ID` issues a new one); failed sign-ins are audited, and an address
+that fails too often is refused for ten minutes. Errors are in English (operators).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy import select
 
 from bot.channels.http import BodyRejected, read_body
+from bot.channels.web import client_address
 from bot.config import Settings
+from bot.conversation.core import FloodGuard, RateLimited
 from bot.services import roster
 from bot.services.escalation import OUTCOMES, Escalation, audit
 from bot.storage.db import session_scope
 from bot.storage.models import Case, CaseEvent
 
 MAX_BODY = 32 * 1024
+FAILED_AUTH_LIMIT = 10  # failed sign-ins per client address per ten minutes
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -48,6 +56,22 @@ def list_cases(status: str = "open") -> list[Case]:
         return list(session.scalars(query))
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who calls the API: the admin, or an officer with their role and units."""
+
+    name: str  # "admin" or "officer:ID" (what the audit log records)
+    role: str = "admin"
+    units: tuple[str, ...] = ("*",)
+    officer_id: int | None = None
+
+    def may_see(self, case: Case) -> bool:
+        return roster.may_see(self.role, self.units, case.ward)
+
+    def may_close(self, case: Case) -> bool:
+        return self.role in ("admin", "coordinator") or case.assigned_officer_id == self.officer_id
+
+
 def show_case(case_id: str) -> tuple[Case, list[CaseEvent]] | None:
     with session_scope() as session:
         case = session.get(Case, case_id)
@@ -57,54 +81,86 @@ def show_case(case_id: str) -> tuple[Case, list[CaseEvent]] | None:
         return case, events
 
 
+class Unauthorized(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteDef]:
-    def actor(request: web.Request) -> str | None:
+    failures = FloodGuard(FAILED_AUTH_LIMIT, window=600)
+
+    def actor(request: web.Request) -> Actor:
+        """The caller, or Unauthorized (401; 429 once this address failed too often)."""
+        address = client_address(request, settings.trusted_proxies)
+        if failures.count(address) >= FAILED_AUTH_LIMIT:
+            raise Unauthorized(429, "too many failed attempts from this address: try again in ten minutes")
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
-        if not token:
-            return None
-        if settings.admin_token and hmac.compare_digest(token.encode(), settings.admin_token.encode()):
-            return "admin"
-        officer = roster.officer_by_token(token)
-        return f"officer:{officer.id}" if officer else None
+        if token and settings.admin_token and hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+            return Actor("admin")
+        officer = roster.officer_by_token(token) if token else None
+        if officer is None:
+            try:
+                failures.check(address)
+            except RateLimited:
+                pass
+            audit("unknown", "auth_failed")
+            raise Unauthorized(401, "unauthorized: a valid, unexpired token is required")
+        return Actor(f"officer:{officer.id}", officer.role, tuple(officer.units.split(";")), officer.id)
 
     def error(status: int, message: str) -> web.Response:
         return web.json_response({"error": message}, status=status, headers=NO_STORE)
 
+    def visible_case(request: web.Request, who: Actor) -> Case:
+        found = show_case(request.match_info["case_id"])
+        if found is None or not who.may_see(found[0]):  # another unit's case: as if it did not exist
+            raise Unauthorized(404, "no such case")
+        return found[0]
+
     async def cases(request: web.Request) -> web.Response:
-        who = actor(request)
-        if who is None:
-            return error(401, "unauthorized")
+        try:
+            who = actor(request)
+        except Unauthorized as denied:
+            return error(denied.status, denied.message)
         status = request.query.get("status", "open")
         if status not in ("open", "all"):
             return error(400, "status must be 'open' or 'all'")
-        rows = list_cases(status)
-        audit(who, "list")
+        rows = [c for c in list_cases(status) if who.may_see(c)]
+        audit(who.name, "list")
         return web.json_response([case_json(c) for c in rows], headers=NO_STORE)
 
     async def case(request: web.Request) -> web.Response:
-        who = actor(request)
-        if who is None:
-            return error(401, "unauthorized")
+        try:
+            who = actor(request)
+            visible_case(request, who)
+        except Unauthorized as denied:
+            return error(denied.status, denied.message)
         found = show_case(request.match_info["case_id"])
-        if found is None:
-            return error(404, "no such case")
-        audit(who, "read", found[0].id)
+        audit(who.name, "read", found[0].id)
         return web.json_response(case_json(*found), headers=NO_STORE)
 
     async def acknowledge(request: web.Request) -> web.Response:
-        who = actor(request)
-        if who is None or not who.startswith("officer:"):
-            return error(401, "an officer token is required")
+        try:
+            who = actor(request)
+            if who.officer_id is None:
+                raise Unauthorized(403, "only an officer acknowledges a case (with their own token)")
+            visible_case(request, who)
+        except Unauthorized as denied:
+            return error(denied.status, denied.message)
         if escalation is None:
             return error(503, "escalation is not running")
-        result = await escalation.acknowledge(request.match_info["case_id"], int(who.split(":")[1]))
+        result = await escalation.acknowledge(request.match_info["case_id"], who.officer_id)
         return web.json_response({"result": result}, status=200 if result == "assigned" else 409, headers=NO_STORE)
 
     async def close(request: web.Request) -> web.Response:
-        who = actor(request)
-        if who is None:
-            return error(401, "unauthorized")
+        try:
+            who = actor(request)
+            case = visible_case(request, who)
+            if not who.may_close(case):
+                raise Unauthorized(403, "a case is closed by the officer who holds it, a coordinator or the admin")
+        except Unauthorized as denied:
+            return error(denied.status, denied.message)
         if escalation is None:
             return error(503, "escalation is not running")
         try:
@@ -120,7 +176,7 @@ def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteD
             return error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
         if note is not None and (not isinstance(note, str) or len(note) > 2000):
             return error(400, "note must be text of at most 2000 characters")
-        closed = escalation.close(request.match_info["case_id"], who, outcome, note)
+        closed = escalation.close(request.match_info["case_id"], who.name, outcome, note)
         return web.json_response({"closed": closed}, status=200 if closed else 409, headers=NO_STORE)
 
     return [

@@ -155,6 +155,17 @@ def cmd_officers(args) -> int:
         print(f"removed officer {args.id}")
     elif args.action == "check":
         return _check_officers(roster.list_officers())
+    elif args.action == "token":
+        if args.days < 1:
+            print("error: --days must be at least 1", file=sys.stderr)
+            return 1
+        try:
+            token, expires = roster.rotate_token(args.id, args.days)
+        except roster.RosterError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"new API token for officer {args.id} (shown once; the old one no longer works; "
+              f"expires {expires:%Y-%m-%d}): {token}")
     return 0
 
 
@@ -255,6 +266,9 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--telegram-id", help="numeric Telegram user id (alerts go to this private chat)")
     officers_sub.add_parser("list", help="list active officers")
     officers_sub.add_parser("check", help="send every officer a test message; list who cannot be alerted")
+    tok = officers_sub.add_parser("token", help="issue a new API token for an officer (the old one stops working)")
+    tok.add_argument("id", type=int)
+    tok.add_argument("--days", type=int, default=90, help="days until the new token expires (default 90)")
     rem = officers_sub.add_parser("remove", help="deactivate an officer and forget their channel ids")
     rem.add_argument("id", type=int)
     officers.set_defaults(func=cmd_officers)

@@ -263,3 +263,17 @@ async def test_a_flood_of_cases_gets_one_summary_while_danger_told_in_words_is_s
     assert len(individual) == 4 and real.case_id in individual  # three before the cap, and the real one
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 7  # every case waits in the queue
+
+
+async def test_the_service_refuses_another_units_officer_whatever_channel_they_use(db_url):
+    """Telegram buttons and /dong reach the service directly: it checks the unit itself."""
+    kim_tra, _ = roster.add_officer("Cán bộ Kim Trà", "police", "officer", "Kim Trà", telegram_id="2001")
+    huong_tra, _ = roster.add_officer("Cán bộ Hương Trà", "police", "officer", "Hương Trà", telegram_id="2002")
+    service, _sender, _ = make(None)
+    report = await service.report(sender="t-12", channel="web", category="danger_to_life", reply_to="x",
+                                  text="cứu em với, em ở Kim Trà")
+    await service.drain()
+    assert await service.acknowledge(report.case_id, huong_tra) == "forbidden"
+    assert await service.acknowledge(report.case_id, kim_tra) == "assigned"
+    assert not service.close(report.case_id, f"officer:{huong_tra}", "counselled")
+    assert service.close(report.case_id, f"officer:{kim_tra}", "counselled")

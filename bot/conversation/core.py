@@ -83,6 +83,15 @@ class FloodGuard:
         if len(seen) >= self.limit:
             raise RateLimited()
         seen.append(now)
+        self._forget_idle(now)
+
+    def count(self, key: str, now: float | None = None) -> int:
+        """How many times `key` was counted within the window (without counting this call)."""
+        now = time.monotonic() if now is None else now
+        seen = self._seen.get(key)
+        return 0 if seen is None else sum(1 for at in seen if now - at <= self.window)
+
+    def _forget_idle(self, now: float) -> None:
         if len(self._seen) > 50_000:  # forget idle keys
             for old in [k for k, w in self._seen.items() if not w or now - w[-1] > self.window]:
                 del self._seen[old]

@@ -445,8 +445,23 @@ class Escalation:
                                   sealer.open(o.telegram_chat).decode() if o.telegram_chat else None) for o in rows]
 
     # ---------------------------------------------------------------- officer side
+    @staticmethod
+    def _may_act(session, case: Case, officer_id: int, closing: bool = False) -> bool:
+        """An officer acts only on their units' cases; closes only the case they hold
+        (coordinators: any)."""
+        officer = session.get(Officer, officer_id)
+        if officer is None or not officer.active or not roster.may_see(officer.role, officer.units.split(";"), case.ward):
+            return False
+        return not closing or officer.role == "coordinator" or case.assigned_officer_id == officer_id
+
     async def acknowledge(self, case_id: str, officer_id: int) -> str:
-        """'assigned', 'taken' (someone else was first) or 'closed'."""
+        """'assigned', 'taken' (someone else was first), 'closed', or 'forbidden' (another unit's case)."""
+        with session_scope() as session:
+            case = session.get(Case, case_id)
+            forbidden = case is not None and not self._may_act(session, case, officer_id)
+        if forbidden:
+            audit(f"officer:{officer_id}", "acknowledge_refused", case_id)
+            return "forbidden"
         with session_scope() as session:
             claimed = session.execute(
                 update(Case).where(Case.id == case_id, Case.status.in_(("queued", "alerting", "unreached")))
@@ -496,8 +511,17 @@ class Escalation:
         return await self._to_resident(sender, channel, reply_to, f"Cán bộ trực: {text}")
 
     def close(self, case_id: str, actor: str, outcome: str, note: str | None = None) -> bool:
+        """`actor`: "officer:ID" (only the officer who holds the case, or a coordinator),
+        "admin" or "cli" (an operator)."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        with session_scope() as session:
+            case = session.get(Case, case_id)
+            refused = case is not None and actor.startswith("officer:") and not self._may_act(
+                session, case, int(actor[8:]), closing=True)
+        if refused:
+            audit(actor, "close_refused", case_id)
+            return False
         with session_scope() as session:
             case = session.get(Case, case_id)
             if case is None or case.status == "closed":

@@ -22,11 +22,12 @@ from sqlalchemy import delete, select
 from bot.services.gazetteer import gazetteer
 from bot.storage.crypto import Sealer, pseudonym
 from bot.storage.db import session_scope
-from bot.storage.models import Officer, Shift
+from bot.storage.models import Officer, Shift, aware, utcnow
 
 HUE = ZoneInfo("Asia/Ho_Chi_Minh")
 ROLES = ("officer", "backup", "duty_desk", "coordinator")  # the ladder's rungs, in order
 AGENCIES = ("police", "social_affairs", "womens_union", "health", "justice", "coordination")
+TOKEN_LIFETIME = timedelta(days=90)  # an officer's API token; `gbvbot officers token ID` rotates it
 ALWAYS_REACHABLE = ("duty_desk", "coordinator")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
@@ -91,7 +92,7 @@ def add_officer(
         display_name=display_name.strip(), agency=agency, role=role, units=";".join(_units(units)),
         telegram_key=telegram_key(telegram_id) if telegram_id else None,
         telegram_chat=_sealer().seal(str(telegram_id).encode()) if telegram_id else None,
-        token_hash=token_hash(token), active=True,
+        token_hash=token_hash(token), token_expires_at=utcnow() + TOKEN_LIFETIME, active=True,
     )
     with session_scope() as session:
         session.add(officer)
@@ -122,11 +123,33 @@ def officer_by_telegram(user_id: str | int) -> Officer | None:
         )
 
 
-def officer_by_token(token: str) -> Officer | None:
+def may_see(role: str, units: tuple[str, ...] | list[str], ward: str | None) -> bool:
+    """Officers see the cases of their units, and those whose unit is unknown (which alert
+    everyone on duty); coordinators and area-wide officers see all."""
+    return role in ("admin", "coordinator") or "*" in units or ward is None or ward in units
+
+
+def officer_by_token(token: str, now: datetime | None = None) -> Officer | None:
+    """The active officer whose API token this is, unless it has expired."""
     with session_scope() as session:
-        return session.scalar(
+        officer = session.scalar(
             select(Officer).where(Officer.token_hash == token_hash(token), Officer.active.is_(True))
         )
+    if officer is None or officer.token_expires_at is None or aware(officer.token_expires_at) <= (now or utcnow()):
+        return None
+    return officer
+
+
+def rotate_token(officer_id: int, days: int = TOKEN_LIFETIME.days) -> tuple[str, datetime]:
+    """A new API token for an officer (the old one stops working at once); shown once."""
+    token = secrets.token_urlsafe(24)
+    expires = utcnow() + timedelta(days=days)
+    with session_scope() as session:
+        officer = session.get(Officer, officer_id)
+        if officer is None or not officer.active:
+            raise RosterError(f"no active officer {officer_id}")
+        officer.token_hash, officer.token_expires_at = token_hash(token), expires
+    return token, expires
 
 
 def _parse_time(raw: str, where: str) -> str:
@@ -243,5 +266,5 @@ def parse_local(text: str) -> datetime:
 
 __all__ = [
     "AGENCIES", "HUE", "OnDuty", "ROLES", "RosterError", "add_officer", "import_roster", "list_officers",
-    "officer_by_telegram", "officer_by_token", "on_duty", "parse_local", "remove_officer", "telegram_key",
+    "officer_by_telegram", "officer_by_token", "on_duty", "parse_local", "remove_officer", "may_see", "rotate_token", "telegram_key",
 ]

@@ -210,6 +210,7 @@ class Officer(Base):
     telegram_key = Column(String(64), unique=True)
     telegram_chat = Column(LargeBinary)
     token_hash = Column(String(64), unique=True)
+    token_expires_at = Column(DateTime(timezone=True))  # the API token stops working then
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
