@@ -62,10 +62,13 @@ def cmd_db(args) -> int:
 
 
 def cmd_purge(_args) -> int:
+    from bot.services.escalation import anonymise_closed
     from bot.storage import conversations
 
     removed = conversations.purge_older_than(settings().retention_days)
     print(f"removed {removed} conversations older than {settings().retention_days} days")
+    anonymised = anonymise_closed(settings().case_retention_days)
+    print(f"anonymised {anonymised} cases closed more than {settings().case_retention_days} days ago")
     return 0
 
 

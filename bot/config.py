@@ -36,6 +36,7 @@ class Settings:
     admin_token: str | None = field(repr=False)
     secret_key: bytes = field(repr=False)
     retention_days: int
+    case_retention_days: int
     rate_per_minute: int
     log_level: str
     var_dir: Path
@@ -128,12 +129,15 @@ def _networks(env: dict[str, str], name: str) -> tuple:
     return tuple(networks)
 
 
-def _secret_key(env: dict[str, str], var: Path) -> bytes:
+def _secret_key(env: dict[str, str], var: Path, production: bool) -> bytes:
     raw = env.get("GBVBOT_SECRET_KEY")
     if raw:
         if len(raw) < 32:
             raise ConfigError("GBVBOT_SECRET_KEY must be at least 32 characters")
         return raw.encode()
+    if production:  # a key file next to the database would be stolen with it
+        raise ConfigError("GBVBOT_SECRET_KEY must be set in the environment in production mode "
+                          "(at least 32 characters; keep a copy apart from the database backups)")
     key_file = var / "secret.key"
     if not key_file.exists():
         var.mkdir(parents=True, exist_ok=True)
@@ -160,10 +164,10 @@ def _telegram(env: dict[str, str]) -> dict:
     secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
     if token is not None and not re.fullmatch(r"\d{1,20}:[A-Za-z0-9_-]{20,200}", token):
         raise ConfigError("TELEGRAM_BOT_TOKEN must look like 123456789:AAE... (the token from @BotFather)")
-    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
     if webhook_url is not None and token is None:
         raise ConfigError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not")
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{32,256}", secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 32-256 characters of A-Z, a-z, 0-9, _ and -")
     if webhook_url is not None and secret is None:
         raise ConfigError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_WEBHOOK_URL is set")
     return {
@@ -202,6 +206,11 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     mode = env.get("GBVBOT_MODE", "demo")
     if mode not in ("demo", "production"):
         raise ConfigError(f"GBVBOT_MODE must be 'demo' or 'production', got {mode!r}")
+    host = env.get("GBVBOT_HOST", "127.0.0.1")
+    if "GBVBOT_MODE" not in env and host not in ("127.0.0.1", "::1", "localhost"):
+        raise ConfigError(f"GBVBOT_HOST is {host!r} but GBVBOT_MODE is not set: demo mode (sample places, "
+                          "no admin token) only listens on loopback. Set GBVBOT_MODE=production, or "
+                          "GBVBOT_MODE=demo to show the demo to others on purpose")
     admin_token = env.get("GBVBOT_ADMIN_TOKEN") or None
     if admin_token is not None and len(admin_token) < 16:
         raise ConfigError("GBVBOT_ADMIN_TOKEN must be at least 16 characters")
@@ -213,15 +222,16 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     var.mkdir(parents=True, exist_ok=True)
     return Settings(
         database_url=database_url,
-        host=env.get("GBVBOT_HOST", "127.0.0.1"),
+        host=host,
         port=_port(env, "GBVBOT_PORT", 8080),
         rasa_port=_port(env, "GBVBOT_RASA_PORT", 5005),
         actions_port=_port(env, "GBVBOT_ACTIONS_PORT", 5055),
         mode=mode,
         admin_token=admin_token,
-        secret_key=_secret_key(env, var),
+        secret_key=_secret_key(env, var, mode == "production"),
         var_dir=var,
         retention_days=_positive(env, "GBVBOT_RETENTION_DAYS", 30),
+        case_retention_days=_positive(env, "GBVBOT_CASE_RETENTION_DAYS", 90),
         rate_per_minute=_positive(env, "GBVBOT_RATE_PER_MINUTE", 30),
         ack_timeout=_positive(env, "GBVBOT_ACK_TIMEOUT_SECONDS", 180),
         trusted_proxies=_networks(env, "GBVBOT_TRUSTED_PROXIES"),

@@ -15,6 +15,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
+from bot.services import escalation
 from bot.services.escalation import ladder_job
 from bot.storage import conversations, delivery, events, recent
 
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 def purge_conversations(days: int) -> None:
     removed = conversations.purge_older_than(days)
     log.info("retention: removed %d conversations idle for more than %d days", removed, days)
+
+
+def anonymise_cases(days: int) -> None:
+    removed = escalation.anonymise_closed(days)
+    log.info("retention: anonymised %d cases closed more than %d days ago", removed, days)
 
 
 def prune_channel_state() -> None:
@@ -46,6 +52,10 @@ def build(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(
         prune_channel_state, "interval", hours=1, id="channel_state", replace_existing=True,
         next_run_time=datetime.now().astimezone(),
+    )
+    scheduler.add_job(
+        anonymise_cases, "interval", hours=1, args=[settings.case_retention_days], id="case_retention",
+        replace_existing=True, next_run_time=datetime.now().astimezone(),
     )
     return scheduler
 

@@ -49,3 +49,25 @@ def test_env_file_parsing(tmp_path):
     f.write_text("not a pair\n")
     with pytest.raises(ConfigError, match=":1:"):
         read_env_file(f)
+
+
+def test_production_refuses_to_start_without_the_secret_key_in_the_environment(tmp_path):
+    with pytest.raises(ConfigError, match="GBVBOT_SECRET_KEY must be set in the environment"):
+        load({"GBVBOT_VAR_DIR": str(tmp_path), "GBVBOT_MODE": "production", "GBVBOT_ADMIN_TOKEN": "a" * 20})
+    assert not (tmp_path / "secret.key").exists()  # no key file next to the database
+    config = load({"GBVBOT_VAR_DIR": str(tmp_path), "GBVBOT_MODE": "production", "GBVBOT_ADMIN_TOKEN": "a" * 20,
+                   "GBVBOT_SECRET_KEY": "k" * 40})
+    assert config.secret_key == b"k" * 40
+
+
+def test_demo_mode_listens_on_loopback_unless_the_mode_is_chosen_explicitly(tmp_path):
+    with pytest.raises(ConfigError, match="GBVBOT_MODE is not set"):
+        load({"GBVBOT_VAR_DIR": str(tmp_path), "GBVBOT_HOST": "0.0.0.0"})
+    assert load({"GBVBOT_VAR_DIR": str(tmp_path), "GBVBOT_HOST": "0.0.0.0", "GBVBOT_MODE": "demo"}).host == "0.0.0.0"
+
+
+def test_trusted_proxies_are_validated(tmp_path):
+    config = load({"GBVBOT_VAR_DIR": str(tmp_path), "GBVBOT_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
+    assert [str(n) for n in config.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
+    with pytest.raises(ConfigError, match="GBVBOT_TRUSTED_PROXIES"):
+        load({"GBVBOT_VAR_DIR": str(tmp_path), "GBVBOT_TRUSTED_PROXIES": "nginx"})

@@ -484,3 +484,15 @@ def test_action_server_does_not_import_rasa():
     code = "import sys, actions.find_place; print(sorted(m for m in sys.modules if m.split('.')[0] == 'rasa'))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_export_never_hands_a_spreadsheet_a_formula_and_the_import_restores_the_text(db_url, tmp_path):
+    import_rows(tmp_path, [row("f", name="=HYPERLINK(\"http://x\")", hours_note="+ gọi trước", services="@all")])
+    out = io.StringIO()
+    directory.export_csv(out)
+    cells = next(r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["key"] == "f")
+    assert cells["name"].startswith("'=") and cells["hours_note"].startswith("'+") and cells["services"].startswith("'@")
+    (tmp_path / "back.csv").write_text(out.getvalue(), encoding="utf-8")
+    assert directory.import_csv(tmp_path / "back.csv").errors == []
+    place = next(p for p in directory.list_places() if p.key == "f")
+    assert place.name == "=HYPERLINK(\"http://x\")" and place.hours_note == "+ gọi trước"

@@ -277,3 +277,18 @@ async def test_the_service_refuses_another_units_officer_whatever_channel_they_u
     assert await service.acknowledge(report.case_id, kim_tra) == "assigned"
     assert not service.close(report.case_id, f"officer:{huong_tra}", "counselled")
     assert service.close(report.case_id, f"officer:{kim_tra}", "counselled")
+
+
+async def test_a_closed_case_loses_the_residents_traces_after_the_retention_period(staff):
+    service, _sender, _ = make(None)
+    report = await service.report(sender="t-13", channel="telegram", category="danger_to_life", reply_to="559")
+    await service.drain()
+    await service.acknowledge(report.case_id, staff["desk"])
+    service.close(report.case_id, f"officer:{staff['desk']}", "referred_police", "gặp chị tại nhà văn hóa thôn")
+    assert escalation_module.anonymise_closed(90) == 0  # not yet
+    assert escalation_module.anonymise_closed(90, now=datetime.now(HUE) + timedelta(days=91)) == 1
+    with session_scope() as session:
+        case = session.get(Case, report.case_id)
+        assert (case.sender, case.reply_to, case.note, case.shared) == ("-", None, None, None)
+        assert (case.category, case.outcome, case.status) == ("danger_to_life", "referred_police", "closed")
+    assert escalation_module.anonymise_closed(90, now=datetime.now(HUE) + timedelta(days=92)) == 0

@@ -45,13 +45,21 @@ _DANGER_MENTION = re.compile(r"\bnguy hiem\b")
 DANGER_CONFIRM_SECONDS = 30 * 60
 
 
+LOCATION_DECIMALS = 3  # about 110 m: enough to find the nearest help, not a house
+
+
 @dataclass(frozen=True)
 class Message:
     channel: str  # "web" | "telegram" | "zalo"
     platform_id: str  # the channel's own id for the resident (never stored)
     text: str | None = None
     payload: str | None = None  # a button payload such as "/find_shelter"
-    location: tuple[float, float] | None = None
+    location: tuple[float, float] | None = None  # rounded on arrival, before anything stores it
+
+    def __post_init__(self) -> None:
+        if self.location is not None:
+            lat, lon = self.location
+            object.__setattr__(self, "location", (round(lat, LOCATION_DECIMALS), round(lon, LOCATION_DECIMALS)))
 
 
 @dataclass

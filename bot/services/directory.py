@@ -541,7 +541,7 @@ def _validate(line: int, record: dict[str, str | None]) -> tuple[dict | None, li
     def error(column: str, problem: str) -> None:
         errors.append(f"line {line}: {column}: {problem}")
 
-    raw = {c: nfc((record.get(c) or "").strip()) for c in COLUMNS}
+    raw = {c: _uncell(nfc((record.get(c) or "").strip())) for c in COLUMNS}
     values: dict = {c: raw[c] or None for c in ("name", "address", "hours", "hours_note", "services", "source")}
 
     def flag(column: str, required: bool = False) -> bool | None:
@@ -700,14 +700,24 @@ def import_csv(path: str | Path, progress: Callable[[int, int], None] | None = N
     return report
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _uncell(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
 def _cell(value) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula (=, +, -, @) gets a leading '
+    (the import takes it off again)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def export_csv(out: str | Path | TextIO) -> int:

@@ -58,6 +58,7 @@ OFFICE_DAYS, OFFICE_OPEN, OFFICE_CLOSE = range(0, 5), time(7, 30), time(17, 0)
 QUEUED_RUNG = -1  # schedule(case_id, QUEUED_RUNG, at): notify a queued request at office opening
 FIRST_ALERT_WAIT = 8.0  # seconds the resident's reply waits to know whether an alert got through
 FLOOD_WINDOW = timedelta(minutes=5)
+ANONYMOUS = "-"  # a closed case's sender after the retention period
 OUTCOMES = (
     "referred_police", "referred_health", "referred_legal_aid", "referred_shelter",
     "counselled", "unreachable", "false_alarm",
@@ -596,6 +597,20 @@ class Escalation:
             lines.append("Người dân muốn được cán bộ nhắn qua trợ lý, trong giờ hành chính.")
         lines.append("Không có thông tin định danh người dân. Bấm «Nhận xử lý» để nhận ca và nhắn cho người dân qua trợ lý.")
         return "\n".join(lines)
+
+
+def anonymise_closed(days: int, now: datetime | None = None) -> int:
+    """Retention: a case closed more than `days` ago loses everything that could lead back to
+    the resident (pseudonym, sealed chat id, the officer's note, shared answers); what it was,
+    where, when and how it ended stay for the statistics. Returns how many were anonymised."""
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    with session_scope() as session:
+        cases = list(session.scalars(select(Case).where(
+            Case.status == "closed", Case.closed_at < cutoff, Case.sender != ANONYMOUS)))
+        for case in cases:
+            case.sender, case.reply_to, case.note, case.shared = ANONYMOUS, None, None, None
+            _event(session, case.id, "anonymised")
+    return len(cases)
 
 
 _service: Escalation | None = None

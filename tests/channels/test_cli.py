@@ -48,7 +48,7 @@ def test_telegram_check_notices_a_webhook_that_is_not_set(env, capsys):
     with InThread(tg.FakeTelegram()) as fake:
         env(
             TELEGRAM_BOT_TOKEN=tg.TOKEN, TELEGRAM_API_BASE_URL=fake.fake.base_url,
-            TELEGRAM_WEBHOOK_URL="https://tro-ly.example.vn/webhooks/telegram", TELEGRAM_WEBHOOK_SECRET="abc",
+            TELEGRAM_WEBHOOK_URL="https://tro-ly.example.vn/webhooks/telegram", TELEGRAM_WEBHOOK_SECRET="abc" * 11,
         )
         assert cli.main(["telegram", "check"]) == 1
     assert "the webhook Telegram knows is not set" in capsys.readouterr().out

@@ -24,7 +24,7 @@ def test_channels_are_off_by_default_with_the_official_urls(tmp_path):
 def test_a_configured_channel_is_on_and_its_secrets_stay_out_of_the_repr(tmp_path):
     s = load({
         "GBVBOT_VAR_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_WEBHOOK_URL": "https://x.example.vn/webhooks/telegram", "TELEGRAM_WEBHOOK_SECRET": "abc_DEF-123",
+        "TELEGRAM_WEBHOOK_URL": "https://x.example.vn/webhooks/telegram", "TELEGRAM_WEBHOOK_SECRET": "abc_DEF-123" * 3,
         "ZALO_ACCESS_TOKEN": "access", **ZALO,
     })
     assert s.telegram_enabled and s.zalo_enabled
@@ -39,7 +39,8 @@ def test_a_configured_channel_is_on_and_its_secrets_stay_out_of_the_repr(tmp_pat
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_URL": "https://x.example.vn/hook"}, "TELEGRAM_WEBHOOK_SECRET"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_URL": "http://x.example.vn/hook", "TELEGRAM_WEBHOOK_SECRET": "a"}, "TELEGRAM_WEBHOOK_URL"),
         ({"TELEGRAM_WEBHOOK_URL": "https://x.example.vn/hook", "TELEGRAM_WEBHOOK_SECRET": "a"}, "TELEGRAM_BOT_TOKEN"),
-        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "has space"}, "TELEGRAM_WEBHOOK_SECRET"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "has space" * 4}, "TELEGRAM_WEBHOOK_SECRET"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "short_secret_31_characters_long"}, "TELEGRAM_WEBHOOK_SECRET"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "x" * 257}, "TELEGRAM_WEBHOOK_SECRET"),
         ({"TELEGRAM_API_BASE_URL": "api.telegram.org"}, "TELEGRAM_API_BASE_URL"),
         ({"ZALO_APP_ID": "4321"}, "ZALO_APP_SECRET"),

@@ -239,3 +239,9 @@ async def test_quick_exit_during_a_pending_reply_leaves_no_conversation_stored(d
     late = utcnow()
     assert not conversations.store(sender, b"{}", late.replace(year=late.year - 1))  # an older turn
     assert conversations.store(sender, b"{}", utcnow())  # a new conversation after the exit
+
+
+def test_a_location_is_rounded_to_about_100_m_before_anything_can_store_it():
+    message = Message("telegram", "resident", location=(16.5216034, 107.4800081))
+    assert message.location == (16.522, 107.48)
+    assert ConversationCore._rasa_text(message, None) == '/share_location{"lat": 16.522, "lon": 107.48}'
