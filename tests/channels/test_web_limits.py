@@ -40,8 +40,9 @@ def test_a_signed_session_id_verifies_and_a_forged_one_does_not(sqlite_db):  # n
 
 
 async def limited_gateway(rasa_port: int, **overrides):
-    from bot.gateway import create_app
     from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.gateway import create_app
 
     config = dataclasses.replace(settings(), rasa_port=rasa_port, actions_port=free_port(), admin_token="a" * 20,
                                  **{"trusted_proxies": PROXY, **overrides})
