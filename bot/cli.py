@@ -72,6 +72,15 @@ def cmd_purge(_args) -> int:
     return 0
 
 
+def cmd_keys(_args) -> int:
+    from bot.storage import db, keys
+
+    db.upgrade()
+    for name, count in keys.rotate().items():
+        print(f"{name}: {count} re-sealed with the current key")
+    return 0
+
+
 def cmd_places(args) -> int:
     from bot.services import directory
     from bot.storage import db
@@ -259,6 +268,10 @@ def parser() -> argparse.ArgumentParser:
     lst = places_sub.add_parser("list", help="list places")
     lst.add_argument("--ward", help="current or former name of a phường/xã")
     places.set_defaults(func=cmd_places)
+    key = sub.add_parser("keys", help="encryption keys")
+    key_sub = key.add_subparsers(dest="action", required=True)
+    key_sub.add_parser("rotate", help="re-seal everything with GBVBOT_SECRET_KEY (old keys in GBVBOT_PREVIOUS_SECRET_KEYS)")
+    key.set_defaults(func=cmd_keys)
     officers = sub.add_parser("officers", help="officers who receive escalation alerts")
     officers_sub = officers.add_subparsers(dest="action", required=True)
     add = officers_sub.add_parser("add", help="register an officer (prints their API token once)")

@@ -43,6 +43,7 @@ class Settings:
     ack_timeout: int  # seconds an alert waits for "Nhận xử lý" before the next rung
     # Abuse limits: per client address (behind a trusted proxy, from X-Forwarded-For), and
     # how many new cases in five minutes are alerted one by one before a summary replaces them.
+    previous_secret_keys: tuple = field(default=(), repr=False)  # after a rotation, newest first
     trusted_proxies: tuple = ()
     rate_per_address: int = 120
     new_sessions_per_address: int = 30
@@ -147,6 +148,13 @@ def _secret_key(env: dict[str, str], var: Path, production: bool) -> bytes:
     return key_file.read_text().strip().encode()
 
 
+def _previous_keys(env: dict[str, str]) -> tuple:
+    keys = tuple(k.strip().encode() for k in (env.get("GBVBOT_PREVIOUS_SECRET_KEYS") or "").split(",") if k.strip())
+    if any(len(k) < 32 for k in keys):
+        raise ConfigError("GBVBOT_PREVIOUS_SECRET_KEYS must be comma-separated keys of at least 32 characters each")
+    return keys
+
+
 def _url(env: dict[str, str], name: str, default: str | None = None, https_only: bool = False) -> str | None:
     raw = env.get(name) or default
     if raw is None:
@@ -229,6 +237,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         mode=mode,
         admin_token=admin_token,
         secret_key=_secret_key(env, var, mode == "production"),
+        previous_secret_keys=_previous_keys(env),
         var_dir=var,
         retention_days=_positive(env, "GBVBOT_RETENTION_DAYS", 30),
         case_retention_days=_positive(env, "GBVBOT_CASE_RETENTION_DAYS", 90),

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.crypto import derive_key
+from bot.storage.crypto import identity_key
 from bot.storage.db import session_scope
 from bot.storage.models import ProcessedEvent, utcnow
 
@@ -21,7 +21,7 @@ KEEP_HOURS = 48
 
 
 def _key(channel: str, event_id: str) -> str:
-    return hmac.new(derive_key("event"), f"{channel}:{event_id}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(identity_key("event"), f"{channel}:{event_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def first_time(channel: str, event_id: str) -> bool:

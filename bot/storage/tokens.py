@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
-from bot.storage.crypto import Sealer, derive_key
+from bot.storage.crypto import Sealer, identity_key
 from bot.storage.db import session_scope
 from bot.storage.models import ChannelToken, aware, utcnow
 
@@ -36,7 +36,7 @@ def _sealer() -> Sealer:
 
 
 def _fingerprint(refresh_token: str) -> str:
-    return hmac.new(derive_key("token-seed"), refresh_token.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(identity_key("token-seed"), refresh_token.encode(), hashlib.sha256).hexdigest()
 
 
 def _tokens(row: ChannelToken) -> Tokens:
