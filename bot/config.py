@@ -61,6 +61,11 @@ class Settings:
     zalo_refresh_token: str | None = field(default=None, repr=False)
     zalo_api_base_url: str = ZALO_API_BASE_URL
     zalo_oauth_base_url: str = ZALO_OAUTH_BASE_URL
+    # Zalo's reply window (2026 rules): free within 48 h of the resident's last message (cap:
+    # 0 = none, as since 01/01/2026), billed until day 7, refused after.
+    zalo_free_hours: int = 48
+    zalo_free_messages: int = 0
+    zalo_reply_days: int = 7
 
     @property
     def demo(self) -> bool:
@@ -113,6 +118,13 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name, str(default))
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+def _whole(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), got {raw!r}")
     return int(raw)
 
 
@@ -202,6 +214,9 @@ def _zalo(env: dict[str, str]) -> dict:
         "zalo_refresh_token": given["ZALO_REFRESH_TOKEN"],
         "zalo_api_base_url": _url(env, "ZALO_API_BASE_URL", ZALO_API_BASE_URL).rstrip("/"),
         "zalo_oauth_base_url": _url(env, "ZALO_OAUTH_BASE_URL", ZALO_OAUTH_BASE_URL).rstrip("/"),
+        "zalo_free_hours": _positive(env, "ZALO_FREE_WINDOW_HOURS", 48),
+        "zalo_free_messages": _whole(env, "ZALO_FREE_MESSAGES", 0),
+        "zalo_reply_days": _positive(env, "ZALO_REPLY_DAYS", 7),
     }
 
 

@@ -7,9 +7,19 @@ background: `user_send_text`, `anonymous_send_text`, `user_send_location`, `foll
 `unfollow`; other events are acknowledged and ignored. A replayed `msg_id` is handled once.
 
 Zalo text messages have no buttons: Rasa's buttons become numbered options and a reply
-that is just a number is read as the matching button. An OA may answer only within 48
-hours of the resident's last message (at most 8 messages per window): what cannot be sent
-is counted per reason in `undelivered` (no content) and logged; `gbvbot zalo check` reports it.
+that is just a number is read as the matching button. Replies use the v3 consultation
+message (`message/cs`), quoting the resident's message (`message.quote_message_id`).
+Anonymous residents (`anonymous_send_text`) are answered on `/v2.0/oa/message` with their
+anonymous id and conversation id (kept only in memory and, for a case, sealed); if Zalo
+refuses (-240, v2 shut down) the reply is tried once on v3 with a line telling the resident
+to follow the OA or use Telegram or the web page.
+
+The reply window (2026 rules, configurable): free within 48 hours of the resident's last
+message (no cap since 01/01/2026), billed from 48 hours to 7 days (counted as `billed`),
+refused after 7 days (never sent). What cannot be sent is counted per reason in `undelivered`
+(no content) and logged; `gbvbot zalo check` reports it. Campaigns cannot use consultation
+messages (personal promotion messages end 01/03/2026): on Zalo they are an article broadcast
+or a pre-approved template, which `CAMPAIGN_DELIVERY` states for the campaign engine.
 Typed commands: /xoa (erase my data), /dangky and /huy (campaign opt-in/out).
 """
 
@@ -32,7 +42,7 @@ from aiohttp import web
 from bot import content
 from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import ExpiringMap, split_text, subscription_change
-from bot.channels.zalo_api import TokenError, ZaloClient, ZaloError
+from bot.channels.zalo_api import REASONS, V2_SHUT_DOWN, RateLimitedFailure, TokenError, ZaloClient, ZaloError
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
 from bot.outbound import Outbox, Priority, TemporaryFailure
@@ -45,8 +55,6 @@ SIGNATURE_HEADER = "X-ZEvent-Signature"
 MAX_BODY = 64 * 1024
 MAX_TEXT = 2000  # one Zalo text message
 MAX_INBOUND = 4000
-WINDOW_SECONDS = 48 * 3600
-REPLIES_PER_WINDOW = 8
 STALE_SECONDS = 24 * 3600  # older signed events are refused: the replay memory lasts 48 h
 PER_SECOND = 20
 PER_CHAT_INTERVAL = 0.2
@@ -55,6 +63,8 @@ FOLLOW_EVENTS = {"follow", "unfollow"}
 USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
 COMMANDS = {"/xoa": None, "/dangky": "/subscribe", "/huy": "/unsubscribe"}
+ANONYMOUS = "anon:"  # a resident's platform id "anon:<anonymous id>:<conversation id>"
+CAMPAIGN_DELIVERY = "article_broadcast_or_template"  # what a Zalo OA may send to followers (docs/channels.md)
 
 
 def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
@@ -70,9 +80,10 @@ class Undeliverable(Exception):
 
 @dataclass(frozen=True)
 class ZaloText:
-    recipient: dict  # {"user_id" | "anonymous_id": ..., "message_id": the resident's message}
+    resident: str  # the user id, or "anon:<anonymous id>:<conversation id>"
     text: str
-    window_ends: float  # epoch seconds
+    last_interaction: float  # epoch seconds of the resident's last message
+    quote: str | None = None  # the resident's message this answers
 
 
 def _reason(error: BaseException) -> str:
@@ -81,10 +92,19 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, TokenError):
         return "token"
     if isinstance(error, ZaloError):
-        return f"error:{error.code}"
+        return REASONS.get(error.code, f"error:{error.code}")
+    if isinstance(error, RateLimitedFailure):
+        return "rate_limited"
     if isinstance(error, (TemporaryFailure, asyncio.TimeoutError)):
         return "unreachable"
     return type(error).__name__
+
+
+def anonymous_ids(resident: str) -> tuple[str, str] | None:
+    if not resident.startswith(ANONYMOUS):
+        return None
+    anonymous_id, _, conversation_id = resident[len(ANONYMOUS):].partition(":")
+    return anonymous_id, conversation_id
 
 
 def _coordinate(value, bound: float) -> float | None:
@@ -106,8 +126,14 @@ class ZaloChannel:
             self._send, per_second=PER_SECOND, per_chat_interval=PER_CHAT_INTERVAL, name="zalo",
             on_failure=self._undelivered,
         )
-        self.options = ExpiringMap(ttl=WINDOW_SECONDS, size=50_000)  # pseudonym -> payloads of numbered options
-        self.sent_in_window = ExpiringMap(ttl=WINDOW_SECONDS, size=100_000)  # pseudonym -> replies since last message
+        self.free_seconds = settings.zalo_free_hours * 3600
+        self.free_messages = settings.zalo_free_messages
+        self.reply_seconds = settings.zalo_reply_days * 86400
+        self.options = ExpiringMap(ttl=self.free_seconds, size=50_000)  # pseudonym -> payloads of numbered options
+        self.sent_in_window = ExpiringMap(ttl=self.free_seconds, size=100_000)  # pseudonym -> replies since last message
+        self.told_anonymous = ExpiringMap(ttl=self.reply_seconds, size=50_000)  # anonymous residents told about -240
+        self._app_secret = settings.zalo_app_secret
+        self.v2_shut_down = False  # learnt from a -240: anonymous replies go to v3
         self.turns = TurnLocks()
         self.rejected = 0  # webhook requests refused (signature, app id, stale, unreadable)
         self._tasks: set[asyncio.Task] = set()
@@ -153,7 +179,7 @@ class ZaloChannel:
             return self._reject(400, "unreadable body")
         expected = signature(self.app_id, body, timestamp, self._oa_secret_key)
         if not hmac.compare_digest(mac.encode("ascii", "replace"), expected.encode()):
-            return self._reject(401, "bad signature")
+            return self._reject(401, self._why_signature_fails(body, timestamp, mac))
         if str(event.get("app_id")) != self.app_id:
             return self._reject(401, "event for another app")
         if abs(time.time() - int(timestamp) / 1000) > STALE_SECONDS:
@@ -162,6 +188,17 @@ class ZaloChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return web.Response(status=200)
+
+    def _why_signature_fails(self, body: bytes, timestamp: str, mac: str) -> str:
+        """Which secret Zalo used is not confirmed (docs/channels.md): name the likely cause."""
+        if not mac:
+            return "bad signature: no 'mac=' value in X-ZEvent-Signature"
+        if self._app_secret and hmac.compare_digest(
+                mac.encode("ascii", "replace"), signature(self.app_id, body, timestamp, self._app_secret).encode()):
+            return ("bad signature: it matches ZALO_APP_SECRET, not ZALO_OA_SECRET_KEY; if this OA signs with the "
+                    "app secret, set ZALO_OA_SECRET_KEY to the same value")
+        return ("bad signature: check ZALO_OA_SECRET_KEY is the OA Secret Key shown on the app's Webhook page "
+                "(gbvbot zalo check explains how to test it)")
 
     async def _handle(self, event: dict) -> None:
         name = event.get("event_name")
@@ -186,9 +223,16 @@ class ZaloChannel:
         if not events.first_time(CHANNEL, event_id):
             log.info("zalo: replayed event ignored")
             return
-        sender = self.core.sender_of(Message(CHANNEL, user))
+        resident = user
+        if name == "anonymous_send_text":
+            conversation = str(message.get("conversation_id", ""))
+            if not USER_ID.fullmatch(conversation):
+                log.warning("zalo: anonymous message without a usable conversation id ignored")
+                return
+            resident = f"{ANONYMOUS}{user}:{conversation}"
+        sender = self.core.sender_of(Message(CHANNEL, resident))
         if name == "unfollow":
-            await self.core.forget(CHANNEL, user)
+            await self.core.forget(CHANNEL, resident)
             self.options.pop(sender)
             log.info("zalo: unfollow, resident data erased")
             return
@@ -196,55 +240,52 @@ class ZaloChannel:
         received = int(event["timestamp"]) / 1000
         delivery.touch_window(sender, datetime.fromtimestamp(received, timezone.utc))
         self.sent_in_window[sender] = 0
-        recipient = {"anonymous_id" if name == "anonymous_send_text" else "user_id": user}
-        if msg_id:
-            recipient["message_id"] = msg_id  # answering this message keeps it a free reply
-        if name == "anonymous_send_text" and message.get("conversation_id"):
-            recipient["conversation_id"] = str(message["conversation_id"])
-        window_ends = received + WINDOW_SECONDS
+
+        def queue(messages: list[dict]) -> None:
+            self._queue(sender, resident, received, msg_id or None, messages)
 
         async with self.turns.hold(sender):
             if name == "follow":
-                self._queue(sender, recipient, window_ends, [{"text": content.text("zalo_intro"), "buttons": []}])
+                queue([{"text": content.text("zalo_intro"), "buttons": []}])
                 return
-            incoming = self._message(name, user, message, sender)
+            incoming = self._message(name, resident, message, sender)
             if incoming is None:
-                self._queue(sender, recipient, window_ends, [{"text": content.text("unsupported"), "buttons": []}])
+                queue([{"text": content.text("unsupported"), "buttons": []}])
                 return
             if incoming.text is not None and len(incoming.text) > MAX_INBOUND:
-                self._queue(sender, recipient, window_ends, [{"text": content.text("text_too_long"), "buttons": []}])
+                queue([{"text": content.text("text_too_long"), "buttons": []}])
                 return
             command = (incoming.text or "").strip().lower()
             if command == "/xoa":
-                await self.core.forget(CHANNEL, user)
+                await self.core.forget(CHANNEL, resident)
                 self.options.pop(sender)
                 log.info("zalo: resident data erased on request")
-                self._queue(sender, recipient, window_ends, [{"text": content.text("zalo_erased"), "buttons": []}])
+                queue([{"text": content.text("zalo_erased"), "buttons": []}])
                 return
             if command in COMMANDS:
-                incoming = Message(CHANNEL, user, payload=COMMANDS[command])
+                incoming = Message(CHANNEL, resident, payload=COMMANDS[command])
             try:
                 reply = await self.core.handle(incoming)
             except RateLimited:
-                self._queue(sender, recipient, window_ends, [{"text": content.text("rate_limited"), "buttons": []}])
+                queue([{"text": content.text("rate_limited"), "buttons": []}])
                 return
             change = subscription_change(incoming, reply)
             if change == "subscribe":
-                subscriptions.subscribe(sender, CHANNEL, user)
+                subscriptions.subscribe(sender, CHANNEL, resident)
             elif change == "unsubscribe":
                 subscriptions.unsubscribe(sender)
             if reply.erased:
                 self.options.pop(sender)
-            self._queue(sender, recipient, window_ends, reply.messages)
+            queue(reply.messages)
 
-    def _message(self, name: str, user: str, message: dict, sender: str) -> Message | None:
+    def _message(self, name: str, resident: str, message: dict, sender: str) -> Message | None:
         if name == "user_send_location":
             for attachment in message.get("attachments") or []:
                 coordinates = ((attachment or {}).get("payload") or {}).get("coordinates") or {}
                 lat = _coordinate(coordinates.get("latitude"), 90)
                 lon = _coordinate(coordinates.get("longitude"), 180)
                 if lat is not None and lon is not None:
-                    return Message(CHANNEL, user, location=(lat, lon))
+                    return Message(CHANNEL, resident, location=(lat, lon))
             return None
         text = message.get("text")
         if not isinstance(text, str) or not text.strip():
@@ -252,12 +293,13 @@ class ZaloChannel:
         number = NUMBER.fullmatch(text)
         options = self.options.get(sender) or []
         if number and 1 <= int(number.group(1)) <= len(options):
-            return Message(CHANNEL, user, payload=options[int(number.group(1)) - 1])
-        return Message(CHANNEL, user, text=text)
+            return Message(CHANNEL, resident, payload=options[int(number.group(1)) - 1])
+        return Message(CHANNEL, resident, text=text)
 
     # ------------------------------------------------------------------ outbound
 
-    def _queue(self, sender: str, recipient: dict, window_ends: float, messages: list[dict]) -> None:
+    def _queue(self, sender: str, resident: str, last_interaction: float, quote: str | None,
+               messages: list[dict]) -> None:
         """Numbered options for buttons (numbering runs across the whole reply), then the queue."""
         payloads: list[str] = []
         texts: list[str] = []
@@ -276,32 +318,56 @@ class ZaloChannel:
             self.options.pop(sender)
         for text in texts:
             for piece in split_text(text, MAX_TEXT):
-                self.outbox.put(sender, ZaloText(recipient, piece, window_ends), Priority.REPLY)
+                self.outbox.put(sender, ZaloText(resident, piece, last_interaction, quote), Priority.REPLY)
 
     async def send_to_resident(self, reply_to: str, text: str) -> bool:
-        """A message about their case to a resident (reply_to: the Zalo user id), at alert
-        priority; only inside the resident's 48-hour window (else counted as undelivered)."""
+        """A message about their case to a resident (reply_to: the resident's platform id), at
+        alert priority; only until day 7 after the resident's last message (else counted)."""
         sender = self.core.sender_of(Message(CHANNEL, reply_to))
-        closes = delivery.window_closes_at(sender)
+        closes = delivery.window_closes_at(sender, hours=self.reply_seconds // 3600)
         if closes is None or closes.timestamp() <= time.time():
-            self._undelivered(sender, None, Undeliverable("window_closed"))
+            self._undelivered(sender, None, Undeliverable("after_7_days"))
             return False
+        last = closes.timestamp() - self.reply_seconds
         futures = [
-            self.outbox.put(sender, ZaloText({"user_id": reply_to}, piece, closes.timestamp()), Priority.ALERT)
+            self.outbox.put(sender, ZaloText(reply_to, piece, last), Priority.ALERT)
             for piece in split_text(text, MAX_TEXT)
         ]
         await asyncio.wait(futures)
         return all(not f.cancelled() and f.exception() is None for f in futures)
 
     async def _send(self, sender: str, item: ZaloText) -> str:
-        if time.time() > item.window_ends:
-            raise Undeliverable("window_closed")
+        """One message, inside Zalo's window: free, billed (counted), or never after day 7."""
+        age = time.time() - item.last_interaction
+        if age > self.reply_seconds:
+            raise Undeliverable("after_7_days")
         sent = self.sent_in_window.get(sender, 0)
-        if sent >= REPLIES_PER_WINDOW:
-            raise Undeliverable("window_quota")
-        message_id = await self.client.send_text(item.recipient, item.text)
+        billed = age > self.free_seconds or (self.free_messages and sent >= self.free_messages)
+        anonymous = anonymous_ids(item.resident)
+        if anonymous is None:
+            message_id = await self.client.send_text(item.resident, item.text, item.quote)
+        else:
+            message_id = await self._send_anonymous(sender, anonymous, item.text)
         self.sent_in_window[sender] = sent + 1
+        if billed:
+            delivery.record_undelivered(CHANNEL, "sent_billed")
         return message_id
+
+    async def _send_anonymous(self, sender: str, ids: tuple[str, str], text: str) -> str:
+        """v2 as Zalo's SDKs do; once Zalo says v2 is shut down (-240), v3, and the resident
+        is told once, in that reply, how to get answers for sure."""
+        if not self.v2_shut_down:
+            try:
+                return await self.client.send_anonymous(*ids, text)
+            except ZaloError as error:
+                if error.code != V2_SHUT_DOWN:
+                    raise
+                self.v2_shut_down = True
+                log.warning("zalo: v2 messaging is shut down (-240): anonymous replies now try v3")
+        if not self.told_anonymous.get(sender):
+            text = f"{content.text('zalo_anonymous_notice')}\n\n{text}"
+            self.told_anonymous[sender] = True
+        return await self.client.send_anonymous(*ids, text, v3=True)
 
     def _undelivered(self, _sender: str, _item: ZaloText | None, error: BaseException) -> None:
         reason = _reason(error)
@@ -337,6 +403,12 @@ async def check(settings: Settings) -> tuple[bool, list[str]]:
         expires = stored.expires_at.strftime("%Y-%m-%d %H:%M UTC") if stored.expires_at else "unknown"
         lines.append(f"stored tokens: version {stored.version}, updated {stored.updated_at:%Y-%m-%d %H:%M} UTC, access token expires {expires}")
     counts = delivery.undelivered_counts(CHANNEL, days=30)
+    billed = counts.pop("sent_billed", 0)
+    lines.append(f"messages sent in the billed part of the window (48 h to 7 days), last 30 days: {billed}")
+    lines.append("webhook signature: Zalo's formula is sha256(app_id + body + timestamp + secret); which secret "
+                 "(the OA Secret Key on the Webhook page, or the app secret) is not confirmed. To test: send the OA "
+                 "one message from a Zalo account; if the gateway logs 'bad signature: it matches ZALO_APP_SECRET', "
+                 "set ZALO_OA_SECRET_KEY to the app secret; if it logs nothing, the configured key is right.")
     if counts:
         detail = ", ".join(f"{reason}: {count}" for reason, count in counts.items())
         lines.append(f"undelivered messages, last 30 days: {sum(counts.values())} ({detail})")

@@ -1,9 +1,10 @@
 """A thin client for the Zalo Official Account API (there is no maintained Python SDK for v3).
 
-Tokens live sealed in the database (`bot.storage.tokens`). When Zalo answers -216 (access
-token expired) the client refreshes once — single-flight: one coroutine in this process,
-and a database lease across processes, because the refresh token works only once — stores
-the new pair before using it, then resends the request once.
+Tokens live sealed in the database (`bot.storage.tokens`). When Zalo answers -220 (access
+token expired or removed) or -216 (invalid) the client refreshes once — single-flight: one
+coroutine in this process, and a database lease across processes, because the refresh token
+works only once — stores the new pair before using it, then resends the request once.
+Other refusals keep their code (`ZaloError.code`); `REASONS` names the ones a channel counts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,20 @@ from bot.storage import tokens
 log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
-TOKEN_EXPIRED = -216
+TOKEN_EXPIRED = -220  # "access_token is expired or removed"
+TOKEN_INVALID = -216  # "Access token is invalid"
+REFRESH_ON = (TOKEN_EXPIRED, TOKEN_INVALID)
+RATE_LIMITED = -32
+V2_SHUT_DOWN = -240  # "MessageV2 API has been shut down, please switch to MessageV3"
+# Refusals counted under their own name (shared/notes/zalo_2026.md, error codes).
+REASONS = {
+    -213: "not_follower",
+    -230: "no_interaction_7_days",
+    -232: "interaction_expired",
+    RATE_LIMITED: "rate_limited",
+    V2_SHUT_DOWN: "anonymous_v2_shut_down",
+    -201: "invalid_request",
+}
 
 
 class ZaloError(Exception):
@@ -35,6 +49,10 @@ class ZaloError(Exception):
 
 class TokenError(ZaloError):
     """No working access token: the refresh was refused, or the new token was refused too."""
+
+
+class RateLimitedFailure(TemporaryFailure):
+    """Zalo answered -32 (the app's or the OA's call limit): worth retrying later."""
 
 
 class ZaloClient:
@@ -60,9 +78,18 @@ class ZaloClient:
             await self._session.close()
             self._session = None
 
-    async def send_text(self, recipient: dict, text: str) -> str:
-        """A customer-service message; returns Zalo's message id."""
-        data = await self._call("POST", "/v3.0/oa/message/cs", json={"recipient": recipient, "message": {"text": text}})
+    async def send_text(self, user_id: str, text: str, quote_message_id: str | None = None) -> str:
+        """A customer-service (tư vấn) message, v3; quoting the resident's message answers it.
+        Returns Zalo's message id."""
+        message = {"text": text, **({"quote_message_id": quote_message_id} if quote_message_id else {})}
+        data = await self._call("POST", "/v3.0/oa/message/cs", json={"recipient": {"user_id": user_id}, "message": message})
+        return str((data.get("data") or {}).get("message_id", ""))
+
+    async def send_anonymous(self, anonymous_id: str, conversation_id: str, text: str, v3: bool = False) -> str:
+        """A reply to an anonymous resident: `/v2.0/oa/message` as Zalo's SDKs do (no v3
+        endpoint is known); with `v3`, the cs endpoint instead (unconfirmed on the platform)."""
+        body = {"recipient": {"anonymous_id": anonymous_id, "conversation_id": conversation_id}, "message": {"text": text}}
+        data = await self._call("POST", "/v3.0/oa/message/cs" if v3 else "/v2.0/oa/message", json=body)
         return str((data.get("data") or {}).get("message_id", ""))
 
     async def oa_info(self) -> dict:
@@ -75,12 +102,14 @@ class ZaloClient:
         if current.access_token is None:  # configured with a refresh token only
             current = await self.refresh(current.version)
         data = await self._request(method, path, current.access_token, **kwargs)
-        if data.get("error") == TOKEN_EXPIRED:
+        if data.get("error") in REFRESH_ON:
             current = await self.refresh(current.version)
             data = await self._request(method, path, current.access_token, **kwargs)
         code = data.get("error", 0)
-        if code == TOKEN_EXPIRED:
-            raise TokenError(TOKEN_EXPIRED, str(data.get("message", "")))
+        if code in REFRESH_ON:
+            raise TokenError(int(code), str(data.get("message", "")))
+        if code == RATE_LIMITED:
+            raise RateLimitedFailure("rate_limited")
         if code != 0:
             raise ZaloError(int(code), str(data.get("message", "")))
         return data
@@ -90,7 +119,9 @@ class ZaloClient:
         assert self._session is not None, "start() first"
         try:
             async with self._session.request(method, url, **kwargs) as response:
-                if response.status >= 500 or response.status == 429:
+                if response.status == 429:
+                    raise RateLimitedFailure("HTTP 429")
+                if response.status >= 500:
                     raise TemporaryFailure(f"HTTP {response.status}")
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:

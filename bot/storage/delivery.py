@@ -1,6 +1,7 @@
-"""What a channel needs to know to deliver: when each resident last wrote (Zalo's 48-hour
-reply window) and how many messages could not be delivered, by reason — counts only,
-never content or recipient."""
+"""What a channel needs to know to deliver: when each resident last wrote (Zalo answers only
+until day 7 after that; free for 48 hours) and how many messages could not be delivered, by
+reason — counts only, never content or recipient. The same counters hold `sent_billed`
+(Zalo messages sent in the billed part of the window)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.storage.db import session_scope
 from bot.storage.models import ReplyWindow, Undelivered, aware, utcnow
 
-WINDOW_HOURS = 48
+WINDOW_HOURS = 7 * 24  # kept as long as Zalo lets the OA answer
 
 
 

@@ -21,6 +21,7 @@ from tests.fakes import zalo as zl
 
 USER = "8358675012349292324"
 OTHER = "8358675012349292999"
+ANONYMOUS_ID = "2468458835296197922"
 
 
 async def post(client, event: dict, **signing):
@@ -45,7 +46,9 @@ async def test_a_text_gets_rasas_answer_with_numbered_options(sqlite_db, rasa, z
         assert response.status == 200
         [sent] = await zalo_api.wait_messages(1)
     assert sent["access_token"] == zl.ACCESS_TOKEN
-    assert sent["recipient"] == {"user_id": USER, "message_id": event["message"]["msg_id"]}
+    # v3: the resident's message is quoted in `message`, `recipient` holds only the user id
+    assert sent["recipient"] == {"user_id": USER}
+    assert sent["message"]["quote_message_id"] == event["message"]["msg_id"]
     text = sent["message"]["text"]
     assert text.startswith("Chào bạn, mình có thể giúp gì?")
     assert options_in(text) == ["1. Quyền của tôi", "2. Tìm nơi an toàn"]
@@ -222,9 +225,9 @@ async def test_a_message_about_a_case_reaches_a_resident_only_inside_the_window(
         assert await zalo_channel.send_to_resident(USER, "Cán bộ trực: Chị ở đâu?")
         assert not await zalo_channel.send_to_resident(OTHER, "Cán bộ trực: Chị ở đâu?")  # never wrote
     assert zalo_api.messages[1]["recipient"] == {"user_id": USER}
-    assert zalo_api.messages[1]["message"]["text"] == "Cán bộ trực: Chị ở đâu?"
+    assert zalo_api.messages[1]["message"] == {"text": "Cán bộ trực: Chị ở đâu?"}  # unsolicited: nothing quoted
     assert len(zalo_api.messages) == 2
-    assert delivery.undelivered_counts("zalo") == {"window_closed": 1}
+    assert delivery.undelivered_counts("zalo") == {"after_7_days": 1}
 
 
 # ---------------------------------------------------------------------- tokens
@@ -306,31 +309,119 @@ async def test_a_refused_refresh_is_recorded_as_undelivered(sqlite_db, rasa, zal
 # ---------------------------------------------------------------------- what cannot be delivered
 
 
-async def test_a_reply_stuck_past_the_48_hour_window_is_recorded_not_sent(sqlite_db, rasa, zalo_api, monkeypatch, app_logs):
-    monkeypatch.setattr(zalo, "WINDOW_SECONDS", 0.3)
+async def test_a_reply_stuck_past_day_7_is_recorded_never_sent(sqlite_db, rasa, zalo_api, app_logs):
     zalo_api.fail("/v3.0/oa/message/cs", "500")  # the first try fails; the retry comes after the window
-    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+    async with gateway(rasa.port, **zalo_settings(zalo_api, zalo_reply_days=1)) as client:
+        channel(client, ZaloChannel).reply_seconds = 0.3
         await post(client, zl.text_event(USER, "xin chào"))
         await until(lambda: delivery.undelivered_counts("zalo"))
-    assert delivery.undelivered_counts("zalo") == {"window_closed": 1}
+    assert delivery.undelivered_counts("zalo") == {"after_7_days": 1}
     assert zalo_api.messages == []
-    assert "zalo: message not delivered: reason=window_closed (1 today)" in app_logs()
+    assert "zalo: message not delivered: reason=after_7_days (1 today)" in app_logs()
 
 
-async def test_at_most_eight_replies_per_window_and_the_rest_is_counted(sqlite_db, zalo_api):
+async def test_since_2026_there_is_no_cap_of_eight_free_replies(sqlite_db, zalo_api):
     rasa = await FakeRasa(lambda _m: [{"text": f"Tin {n}"} for n in range(10)]).start()
     try:
         async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
             await post(client, zl.text_event(USER, "xin chào"))
-            await until(lambda: sum(delivery.undelivered_counts("zalo").values()) == 2)
+            await zalo_api.wait_messages(10)
     finally:
         await rasa.close()
-    assert len(zalo_api.messages) == 8
-    assert delivery.undelivered_counts("zalo") == {"window_quota": 2}
+    assert delivery.undelivered_counts("zalo") == {}
+    assert not any(m["billed"] for m in zalo_api.messages)
+
+
+async def test_a_cap_from_the_configuration_makes_the_rest_billed_not_refused(sqlite_db, zalo_api):
+    rasa = await FakeRasa(lambda _m: [{"text": f"Tin {n}"} for n in range(10)]).start()
+    try:
+        async with gateway(rasa.port, **zalo_settings(zalo_api, zalo_free_messages=8)) as client:
+            await post(client, zl.text_event(USER, "xin chào"))
+            await zalo_api.wait_messages(10)
+            await until(lambda: delivery.undelivered_counts("zalo").get("sent_billed") == 2)
+    finally:
+        await rasa.close()
+
+
+async def test_between_48_hours_and_7_days_messages_go_out_and_are_counted_as_billed(sqlite_db, rasa, zalo_api):
+    import time as clock
+
+    three_days_ago = str(int((clock.time() - 3 * 86400) * 1000))
+    zalo_api.interacted[USER] = clock.time() - 3 * 86400
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        zalo_channel = channel(client, ZaloChannel)
+        zalo_channel.outbox.put("s", zalo.ZaloText(USER, "Cán bộ trực: chị ổn không?", float(three_days_ago) / 1000),
+                                zalo.Priority.ALERT)
+        [sent] = await zalo_api.wait_messages(1)
+        await until(lambda: delivery.undelivered_counts("zalo").get("sent_billed") == 1)
+    assert sent["billed"]
+
+
+async def test_an_anonymous_resident_is_answered_on_v2_with_both_ids(sqlite_db, rasa, zalo_api):
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        await post(client, zl.anonymous_event(ANONYMOUS_ID, "xin chào", conversation_id="conv-77"))
+        [sent] = await zalo_api.wait_messages(1)
+    assert sent["recipient"] == {"anonymous_id": ANONYMOUS_ID, "conversation_id": "conv-77"}
+    assert zalo_api.calls[-1] == "v2/message"
+
+
+async def test_when_v2_is_shut_down_the_anonymous_resident_is_told_once_in_the_reply_they_get(sqlite_db, rasa, zalo_api):
+    zalo_api.v2_shut_down = True
+    zalo_api.anonymous_on_v3 = True
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        await post(client, zl.anonymous_event(ANONYMOUS_ID, "xin chào"))
+        await post(client, zl.anonymous_event(ANONYMOUS_ID, "cảm ơn"))
+        first, second = await zalo_api.wait_messages(2)
+    assert first["message"]["text"].startswith("Bạn đang nhắn ẩn danh") and "Telegram" in first["message"]["text"]
+    assert not second["message"]["text"].startswith("Bạn đang nhắn ẩn danh")
+
+
+async def test_when_zalo_refuses_anonymous_replies_everywhere_it_is_counted(sqlite_db, rasa, zalo_api):
+    zalo_api.v2_shut_down = True  # and v3 does not take anonymous recipients
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        await post(client, zl.anonymous_event(ANONYMOUS_ID, "xin chào"))
+        await until(lambda: delivery.undelivered_counts("zalo"))
+    assert delivery.undelivered_counts("zalo") == {"invalid_request": 1}
+
+
+@pytest.mark.parametrize("code, reason", [
+    ("-213", "not_follower"), ("-230", "no_interaction_7_days"), ("-232", "interaction_expired"),
+])
+async def test_each_refusal_is_counted_under_its_own_reason(sqlite_db, rasa, zalo_api, code, reason):
+    zalo_api.fail("/v3.0/oa/message/cs", code)
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        await post(client, zl.text_event(USER, "xin chào"))
+        await until(lambda: delivery.undelivered_counts("zalo"))
+    assert delivery.undelivered_counts("zalo") == {reason: 1}
+
+
+async def test_rate_limited_answers_are_retried_then_counted_as_rate_limited(sqlite_db, rasa, zalo_api):
+    zalo_api.fail("/v3.0/oa/message/cs", "-32", times=10)
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        await post(client, zl.text_event(USER, "xin chào"))
+        await until(lambda: delivery.undelivered_counts("zalo"), timeout=20)
+    assert delivery.undelivered_counts("zalo") == {"rate_limited": 1}
+    assert zalo_api.calls.count("message/cs") == 4  # tried, then retried with backoff
+
+
+async def test_an_invalid_token_is_refreshed_like_an_expired_one(sqlite_db, rasa, zalo_api):
+    zalo_api.access_token = "rotated-elsewhere"  # the configured token is now simply unknown: -216
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        await post(client, zl.text_event(USER, "xin chào"))
+        [sent] = await zalo_api.wait_messages(1)
+    assert len(zalo_api.refreshes) == 1 and sent["access_token"] == zalo_api.access_token
+
+
+async def test_a_signature_made_with_the_app_secret_is_refused_and_the_log_says_so(sqlite_db, rasa, zalo_api, app_logs):
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        body, headers = zl.signed(zl.text_event(USER, "xin chào"), secret=zl.APP_SECRET)
+        response = await client.post("/webhooks/zalo", data=body, headers=headers)
+    assert response.status == 401
+    assert "it matches ZALO_APP_SECRET, not ZALO_OA_SECRET_KEY" in app_logs()
 
 
 async def test_zalo_errors_dropped_connections_and_slow_answers(sqlite_db, rasa, zalo_api):
-    zalo_api.fail("/v3.0/oa/message/cs", "-230")
+    zalo_api.fail("/v3.0/oa/message/cs", "-201")
     async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
         await post(client, zl.text_event(USER, "xin chào"))
         await until(lambda: delivery.undelivered_counts("zalo"))
@@ -338,7 +429,7 @@ async def test_zalo_errors_dropped_connections_and_slow_answers(sqlite_db, rasa,
         zalo_api.fail("/v3.0/oa/message/cs", "slow", delay=0.5)
         await post(client, zl.text_event(OTHER, "xin chào"))
         await zalo_api.wait_messages(1, timeout=15)
-    assert delivery.undelivered_counts("zalo") == {"error:-230": 1}
+    assert delivery.undelivered_counts("zalo") == {"invalid_request": 1}
     assert zalo_api.messages[0]["recipient"]["user_id"] == OTHER
 
 
@@ -354,8 +445,8 @@ async def test_the_zalo_client_reports_slow_limited_and_dropped_answers_as_tempo
     try:
         for _ in range(3):
             with pytest.raises(TemporaryFailure):
-                await client.send_text({"user_id": USER}, "xin chào")
-        assert await client.send_text({"user_id": USER}, "xin chào")
+                await client.send_text(USER, "xin chào")
+        assert await client.send_text(USER, "xin chào")
     finally:
         await client.close()
     assert len(zalo_api.messages) == 1

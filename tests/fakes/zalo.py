@@ -1,10 +1,18 @@
 """A local Zalo Official Account API (aiohttp), and signed webhook events as Zalo sends them.
 
-Server side: `POST /v3.0/oa/message/cs` (header `access_token`; `{"error": 0, "data":
-{"message_id"}}` or `{"error": -216}` when the token is not the current one),
-`GET /v2.0/oa/getoa`, and the OAuth endpoint `POST /v4/oa/access_token` (form-encoded,
-header `secret_key`, single-use refresh tokens: a used one is refused). Faults:
-`fail(path, kind)` with "slow", "drop", "500", "429", or an error code such as -230.
+Server side, as the platform is in 2026 (shared/notes/zalo_2026.md):
+- `POST /v3.0/oa/message/cs` (header `access_token`): the body must be
+  `{"recipient": {"user_id"}, "message": {"text" ≤ 2,000 characters, "quote_message_id"?}}`
+  (a v2 field such as `recipient.message_id` is -201); an access token that was replaced by a
+  refresh is -220 "access_token is expired or removed", any other unknown token -216
+  "Access token is invalid"; a user who last interacted more than 7 days ago (`interacted`)
+  is -230; a message sent between 48 hours and 7 days is accepted and recorded as billed;
+- `POST /v2.0/oa/message`: anonymous replies, `{"recipient": {"anonymous_id",
+  "conversation_id"}, "message": {"text"}}`, or -240 "MessageV2 API has been shut down"
+  when `v2_shut_down` is set;
+- `GET /v2.0/oa/getoa`, and the OAuth endpoint `POST /v4/oa/access_token` (form-encoded,
+  header `secret_key`, single-use refresh tokens: a used one is refused).
+Faults: `fail(path, kind)` with "slow", "drop", "500", "429", or an error code such as -213.
 
 Client side (what Zalo POSTs to the gateway): `text_event`, `location_event`,
 `follow_event`, `signed(event)` → (raw body, headers with `X-ZEvent-Signature: mac=…`,
@@ -46,7 +54,11 @@ class FakeZalo:
         self.refresh_delay = 0.0
         self.on_message = None  # called with each accepted message (to observe the client's state then)
         self.server: TestServer | None = None
-        self.messages: list[dict] = []  # accepted: recipient, text, access_token
+        self.messages: list[dict] = []  # accepted: recipient, message, access_token, billed
+        self.interacted: dict[str, float] = {}  # user id -> epoch seconds of their last interaction
+        self.v2_shut_down = False
+        self.anonymous_on_v3 = False  # unconfirmed on the real platform: off unless a test says so
+        self._expired: set[str] = set()
         self.refreshes: list[dict] = []  # every token request: form + secret_key
         self.calls: list[str] = []
         self.faults: dict[str, list[Fault]] = defaultdict(list)
@@ -62,6 +74,7 @@ class FakeZalo:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_post("/v3.0/oa/message/cs", self._send)
+        app.router.add_post("/v2.0/oa/message", self._send_v2)
         app.router.add_get("/v2.0/oa/getoa", self._getoa)
         app.router.add_post("/v4/oa/access_token", self._token)
         self.server = TestServer(app, port=0)
@@ -76,8 +89,17 @@ class FakeZalo:
         self.faults[path].append(Fault(kind, times, delay))
 
     def expire_access_token(self) -> None:
-        """The current access token stops working (Zalo answers -216 until a refresh)."""
+        """The current access token expires (Zalo answers -220 until a refresh)."""
+        self._expired.add(self.access_token)
         self.access_token = f"expired-{next(self._ids)}"
+
+    def _token_error(self, request: web.Request) -> web.StreamResponse | None:
+        given = request.headers.get("access_token")
+        if given == self.access_token:
+            return None
+        if given in self._expired:
+            return web.json_response({"error": -220, "message": "access_token is expired or removed"})
+        return web.json_response({"error": -216, "message": "Access token is invalid"})
 
     async def _fault(self, request: web.Request) -> web.StreamResponse | None:
         faults = self.faults.get(request.path)
@@ -102,16 +124,42 @@ class FakeZalo:
     async def _send(self, request: web.Request) -> web.StreamResponse:
         self.calls.append("message/cs")
         faulty = await self._fault(request)
+        faulty = faulty if faulty is not None else self._token_error(request)
         if faulty is not None:
             return faulty
-        if request.headers.get("access_token") != self.access_token:
-            return web.json_response({"error": -216, "message": "Access token is invalid"})
         body = await request.json()
-        self.messages.append({**body, "access_token": request.headers["access_token"]})
+        recipient, message = body.get("recipient") or {}, body.get("message") or {}
+        anonymous = self.anonymous_on_v3 and set(recipient) == {"anonymous_id", "conversation_id"}
+        if not (set(recipient) == {"user_id"} or anonymous):
+            return web.json_response({"error": -201, "message": "recipient is invalid!"})
+        if not isinstance(message.get("text"), str) or not 0 < len(message["text"]) <= 2000 or \
+                not set(message) <= {"text", "quote_message_id"}:
+            return web.json_response({"error": -201, "message": "message is invalid!"})
+        user = recipient.get("user_id") or recipient.get("anonymous_id")
+        last = self.interacted.get(user, time.time())
+        if time.time() - last > 7 * 86400:
+            return web.json_response({"error": -230, "message": "User has not interacted with the OA in the past 7 days"})
+        return await self._accept(body, request, user, billed=time.time() - last > 48 * 3600)
+
+    async def _send_v2(self, request: web.Request) -> web.StreamResponse:
+        self.calls.append("v2/message")
+        faulty = await self._fault(request)
+        faulty = faulty if faulty is not None else self._token_error(request)
+        if faulty is not None:
+            return faulty
+        if self.v2_shut_down:
+            return web.json_response({"error": -240, "message": "MessageV2 API has been shut down, please switch to MessageV3"})
+        body = await request.json()
+        recipient = body.get("recipient") or {}
+        if set(recipient) != {"anonymous_id", "conversation_id"} or not isinstance((body.get("message") or {}).get("text"), str):
+            return web.json_response({"error": -201, "message": "recipient is invalid!"})
+        return await self._accept(body, request, recipient["anonymous_id"], billed=False)
+
+    async def _accept(self, body: dict, request: web.Request, user: str, billed: bool) -> web.StreamResponse:
+        self.messages.append({**body, "access_token": request.headers["access_token"], "billed": billed})
         if self.on_message is not None:
             self.on_message(self.messages[-1])
         await self._notify()
-        user = body["recipient"].get("user_id") or body["recipient"].get("anonymous_id")
         return web.json_response({"error": 0, "message": "Success", "data": {"message_id": f"m{next(self._ids)}", "user_id": user}})
 
     async def _getoa(self, request: web.Request) -> web.StreamResponse:
@@ -119,8 +167,9 @@ class FakeZalo:
         faulty = await self._fault(request)
         if faulty is not None:
             return faulty
-        if request.headers.get("access_token") != self.access_token:
-            return web.json_response({"error": -216, "message": "Access token is invalid"})
+        refused = self._token_error(request)
+        if refused is not None:
+            return refused
         return web.json_response({"error": 0, "message": "Success", "data": {"oa_id": OA_ID, "name": "Noi tin cay (test)"}})
 
     async def _token(self, request: web.Request) -> web.StreamResponse:
@@ -184,6 +233,12 @@ def text_event(user_id: str, text: str, *, msg_id: str | None = None, timestamp:
         "recipient": {"id": OA_ID},
         "message": {"text": text, "msg_id": msg_id or f"msg{next(_msg_ids):012d}"},
     }
+
+
+def anonymous_event(anonymous_id: str, text: str, conversation_id: str = "conv-1") -> dict:
+    event = text_event(anonymous_id, text, event_name="anonymous_send_text")
+    event["message"]["conversation_id"] = conversation_id
+    return event
 
 
 def location_event(user_id: str, lat: float, lon: float) -> dict:
