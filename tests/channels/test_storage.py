@@ -28,10 +28,12 @@ def test_the_reply_window_follows_the_residents_last_message(db_url):
     start = utcnow()
     delivery.touch_window("zabc", start)
     delivery.touch_window("zabc", start - timedelta(hours=5))  # an older, late event does not shorten it
-    assert delivery.window_closes_at("zabc") - start == timedelta(hours=48)
+    assert delivery.window_closes_at("zabc") - start == timedelta(hours=delivery.WINDOW_HOURS)
+    assert delivery.window_closes_at("zabc", hours=48) - start == timedelta(hours=48)
     delivery.touch_window("zabc", start + timedelta(hours=1))
-    assert delivery.window_closes_at("zabc") - start == timedelta(hours=49)
-    assert delivery.prune_windows(now=start + timedelta(hours=50)) == 1
+    assert delivery.window_closes_at("zabc", hours=48) - start == timedelta(hours=49)
+    assert delivery.prune_windows(now=start + timedelta(hours=delivery.WINDOW_HOURS)) == 0
+    assert delivery.prune_windows(now=start + timedelta(hours=delivery.WINDOW_HOURS + 2)) == 1
     assert delivery.window_closes_at("zabc") is None
 
 
