@@ -205,13 +205,13 @@ _NEGATION = marked_regex(
 # `_NOW` marks the verb next to it ("đang", "vẫn bị"); `_SOON` ("vừa", "sắp", "đánh tiếp")
 # counts only in a short message, where nothing else tells the time.
 _DEIXIS = marked_regex(
-    r"\b(ngay bây giờ|bây giờ(?! (\w+ )?(phải|nên|muốn|biết|không biết|có nên|làm sao|thì sao|thế nào|ra sao))|"
+    r"\b(ngay bây giờ|(?<!như )(?<!bằng )bây giờ(?! (\w+ )?(phải|nên|muốn|biết|không biết|có nên|làm sao|thì sao|thế nào|ra sao))|"
     r"bây h|giờ này|lúc này|ngay lúc này|(?<!đó )(?<!đấy )(?<!ấy )(?<!cho )(?<!khi )(?<!lúc )tối nay|đêm nay|chiều nay|"
     r"lát nữa|ngay bây h|từ (sáng|trưa|chiều|tối|hôm qua|tối qua|đêm qua) (tới|đến) (giờ|nay|bây giờ))\b"
 )
 _NOW = marked_regex(
     r"\b(?<!dù )(?<!khi )(?<!lúc )(đang(?! (sợ|thương|lẽ|ghét|kể|giá|yêu|tiếc|buồn|ngại|lo|trách|kinh|khen|nể|mặt|tin|quý|"
-    r"đời|chú ý|ngờ|cho con|ăn|ngủ|làm|học|mang))|còn đang|vẫn đang|hiện đang|hiện vẫn|"
+    r"đời|chú ý|ngờ|cho con|ăn|ngủ|làm|học|mang|viên|ký|kí|nhập|bài|hoàng|tải|ảnh))|còn đang|vẫn đang|hiện đang|hiện vẫn|"
     r"(vẫn|còn) (bị|đang bị) (nhốt|giam|giữ|xích|trói|bắt giữ)|hiện (em|tôi|cô ấy|con bé|chị ấy|nó) (đang|vẫn)|giờ đây|"
     r"không thở (được|nổi)|không (đứng dậy|cử động|chạy) (được|nổi))\b"
 )

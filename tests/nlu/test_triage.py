@@ -178,3 +178,15 @@ def test_since_then_and_what_now_do_not_place_violence_now(text):
 
 def test_tonight_still_places_violence_now_without_marks():
     assert assess("toi nay no ve se danh chet em").urgent
+
+
+@pytest.mark.parametrize("text", [
+    "Chong toi la dang vien nen toi da co chiu dung, so anh huong den uy tin cua anh ay. Bao nam nay anh ay danh toi moi khi say ruou. Toi nen lam gi?",
+    "Toi nam nay hoc lop 12. Toi biet neu vay thi minh se phai song voi nguoi bo nat ruou, suot ngay danh dap vo con nhung neu bo me ly di thi cuoc song cua me va em toi se khong con dau don nhu bay gio nua. Toi co nen khuyen me ly hon khong?",
+])
+def test_party_member_and_like_now_do_not_place_a_letter_now_without_marks(text):
+    assert not assess(text).urgent, text
+
+
+def test_like_now_does_not_hide_a_real_now():
+    assert assess("Ổng đánh em như mọi khi, bây giờ ổng đang cầm dao đứng ngoài cửa").urgent
