@@ -16,7 +16,7 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 MODEL = $(shell $(BIN)/python -c 'from bot.training import current_model; print(current_model())' 2>/dev/null)
 RASA_IO = --data nlu_data --domain domain.yml
 
-.PHONY: help install train run test unit e2e eval validate core-test lint bench browser clean
+.PHONY: help install train run test unit e2e eval validate content-review core-test lint bench browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ browser: ## install Debian chromium + chromedriver if missing (for the page test
 
 lint: install ## ruff
 	$(BIN)/ruff check bot actions tests bench
+
+content-review: install ## rewrite docs/content_review.md (every text, its facts, length, date checked)
+	$(BIN)/python -m bot.content.review
 
 validate: install ## rasa data validate (warnings fail)
 	$(BIN)/python -m bot.validate

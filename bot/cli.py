@@ -20,10 +20,8 @@ def _prepare(demo_seed: bool = True):
 
     config = settings()
     db.upgrade()
-    try:
-        from bot.services import directory
-    except ImportError:  # the directory service is optional at this layer
-        return config
+    from bot.services import directory
+
     if config.demo and demo_seed:
         with db.session_scope() as session:
             directory.seed_demo(session)

@@ -1,129 +1,44 @@
-"""What residents read must be true: every phone number, legal citation and fine in the
-answers (domain.yml responses and the gateway's own messages) is one that the verified
-lines of shared/knowledge/facts.md support.
+"""What residents and officers read must be true and readable: every phone number, legal
+citation and fine in every text (domain.yml responses, the gateway's messages, the texts written
+in Python, the web page) is one that the verified lines of docs/facts.md support; every message
+fits a phone screen; first messages show nothing on a lock screen.
 
-No Rasa import: only yaml and re, so this runs in a second. facts.md lives in the shared
-folder beside the repository (../shared/knowledge/facts.md); when it is absent the in-test
-allow-lists below (copied from it) are used, and when it is present they must agree with it.
+docs/facts.md is the repository's copy of ../shared/knowledge/facts.md: any clone checks its
+content against it, and when ../shared is beside the repository the copy must still agree.
+No Rasa import: only yaml, ast and re, so this runs in a second.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_FILE = ROOT / "domain.yml"
-GATEWAY_FILE = ROOT / "bot" / "content" / "gateway.yml"
-FACTS_FILE = ROOT.parent / "shared" / "knowledge" / "facts.md"
+from bot.content.check import (
+    ALLOWED_ARTICLES,
+    ALLOWED_NUMBERS,
+    ENTITIES,
+    FACTS,
+    FACTS_SECTIONS,
+    FINE_RANGES,
+    GATEWAY,
+    INTENTS,
+    PAGE,
+    PYTHON,
+    RESPONSES,
+    SHARED_FACTS_FILE,
+    _section,
+    phone_numbers,
+    problems,
+)
 
-MAX_CHARS = 1200
+MAX_CHARS = 600
 MAX_BUTTONS = 6
 MAX_TITLE = 40
 
-# --- allow-lists (copied from facts.md; checked against it when it is present) -------------
-
-# facts.md §2: verified hotlines only (1800 1567, 1900 969 680, the national DV hotline and
-# a Huế legal-aid number are marked UNVERIFIED / NOT FOUND / UNKNOWN there).
-FALLBACK_NUMBERS = {"111", "112", "113", "114", "115", "18001233"}
-
-# facts.md §1.4: Nghị định 282/2025/NĐ-CP fine ranges (triệu đồng) and the two maxima.
-FALLBACK_FINE_RANGES = {(2, 5), (5, 10), (10, 20), (20, 30), (6, 8)}
-# facts.md §6.1: the court fee of a divorce with no property dispute (NQ 326/2016).
-COURT_FEE = "Án phí ly hôn không tranh chấp tài sản: 300.000 đồng"
-FALLBACK_FINE_SINGLES = {30, 60}
-
-# Which range goes with which act (facts.md §1.4), checked when a line names both.
-FINE_FOR_ACT = {
-    "đe dọa": (2, 5),
-    "đánh đập": (5, 10),
-    "lăng mạ": (5, 10),
-    "chì chiết": (5, 10),
-    "cấp dưỡng": (5, 10),
-    "hành hạ": (10, 20),
-    "ngược đãi": (10, 20),
-    "tiết lộ": (10, 20),
-    "phát tán": (10, 20),
-    "không giáo dục": (10, 20),
-    "quan hệ tình dục": (20, 30),
-    "kiểm soát": (20, 30),
-    "giam cầm": (20, 30),
-}
-
-# facts.md §1.5: prison terms (years; "6 tháng–3 năm" as ("6 tháng", 3)). Đ141 khoản 3
-# (12–18 năm) is UNVERIFIED and deliberately absent.
-PRISON_TERMS = {("6 tháng", 3), (2, 5), (2, 7), (7, 15), (5, 10), (8, 15), (12, 20), (7, 12), (18, 20)}
-
-# (document, article) pairs whose content facts.md verifies. Deliberately absent:
-# PCBLGĐ Điều 29 and 37 (UNVERIFIED), NĐ 282 Điều 45, 46, 53 (amounts UNVERIFIED).
-ALLOWED_ARTICLES = {
-    "PCBLGD": {2, 3, 9, 19, 25, 26, 36},
-    "ND76": {7, 14, 18, 19, 20},
-    "ND282": {6, 8, 37, 38, 39, 40, 41, 43, 44},
-    "BLHS": {134, 141, 142, 145, 150, 151, 170, 185, 288, 326},
-    "TGPL": {6, 7, 8, 11},
-    "BDG": {5, 10},
-    "HNGD": {5, 8, 51, 56, 59, 63, 81, 82, 116},  # facts.md §6.1, §6.7
-    "BLTTHS": {62, 136, 147, 155, 206, 208},  # §6.2, §6.3, §6.10
-    "BLLD": {3, 8, 35},  # §6.4
-    "PCMBN": {37},  # §6.6
-    "NCT": {9, 10},  # §6.8
-    "HGCS": {3, 4},  # §6.9
-}
-# Sub-citations facts.md does not support.
-FORBIDDEN_SUBCITES = [
-    ("BLHS", 141, r"khoản\s+3"),  # Đ141 k3 penalty UNVERIFIED
-    ("PCBLGD", 3, r"điểm\s+[lmnopq]\b"),  # Điều 3 points l–q wording UNVERIFIED
-]
-# Sections of facts.md that back each document (for the consistency check).
-FACTS_SECTIONS = {
-    "PCBLGD": ("### 1.1",),
-    "ND76": ("### 1.2",),
-    "BDG": ("### 1.3",),
-    "ND282": ("### 1.4", "### 6.4"),
-    "BLHS": ("### 1.5", "### 6.2", "### 6.5"),
-    "TGPL": ("### 1.6",),
-    "HNGD": ("### 6.1", "### 6.7"),
-    "BLTTHS": ("### 6.2", "### 6.3", "### 6.10"),
-    "BLLD": ("### 6.4",),
-    "PCMBN": ("### 6.6",),
-    "NCT": ("### 6.8",),
-    "HGCS": ("### 6.9",),
-}
-
-# How each document is named right after "Điều N [khoản k] [điểm x]"; the year, when
-# written, must be the current one.
-DOCUMENTS = [
-    ("PCBLGD", r"Luật\s+(?:Phòng,?\s+chống\s+bạo\s+lực\s+gia\s+đình|PCBLGĐ)(?:\s+(?:năm\s+)?(\d{4}))?", "2022"),
-    ("ND76", r"Nghị\s+định\s+(?:số\s+)?76/(\d{4})", "2023"),
-    ("ND282", r"Nghị\s+định\s+(?:số\s+)?282/(\d{4})", "2025"),
-    ("BLHS", r"Bộ\s+luật\s+Hình\s+sự(?:\s+(?:năm\s+)?(\d{4}))?", "2015"),
-    ("TGPL", r"Luật\s+Trợ\s+giúp\s+pháp\s+lý(?:\s+(?:năm\s+)?(\d{4}))?", "2017"),
-    ("BDG", r"Luật\s+Bình\s+đẳng\s+giới(?:\s+(?:năm\s+)?(\d{4}))?", "2006"),
-    ("HNGD", r"Luật\s+Hôn\s+nhân\s+và\s+gia\s+đình(?:\s+(?:năm\s+)?(\d{4}))?", "2014"),
-    ("BLTTHS", r"Bộ\s+luật\s+Tố\s+tụng\s+hình\s+sự(?:\s+(?:năm\s+)?(\d{4}))?", "2015"),
-    ("BLLD", r"Bộ\s+luật\s+Lao\s+động(?:\s+(?:năm\s+)?(\d{4}))?", "2019"),
-    ("PCMBN", r"Luật\s+Phòng,?\s+chống\s+mua\s+bán\s+người(?:\s+(?:năm\s+)?(\d{4}))?", "2024"),
-    ("NCT", r"Luật\s+Người\s+cao\s+tuổi(?:\s+(?:năm\s+)?(\d{4}))?", "2009"),
-    ("HGCS", r"Luật\s+Hòa\s+giải\s+ở\s+cơ\s+sở(?:\s+(?:năm\s+)?(\d{4}))?", "2013"),
-]
-
-# Things that must never reach a resident (case-insensitive regexes).
-FORBIDDEN = [
-    (r"1800\s*\.?1567", "old child line 1800 1567 (replaced by 111; current use UNVERIFIED)"),
-    (r"144/2021", "Nghị định 144/2021 was replaced by Nghị định 282/2025"),
-    (r"(?<!\d)30\s*(?:m|mét)\b", "the 30 m rule is obsolete (100 m, NĐ 76/2023 Điều 19)"),
-    (r"12\s*[–—-]\s*18\s*năm", "Đ141 khoản 3 penalty is UNVERIFIED"),
-    (r"thị\s+xã\s+Hương\s+Trà", "thị xã Hương Trà no longer exists (2025 merger)"),
-    (r"Luật\s+Phòng,?\s+chống\s+bạo\s+lực\s+gia\s+đình\s+(?:năm\s+)?2007", "the 2007 law was replaced by Luật 13/2022/QH15"),
-    (r"Nghị\s+định\s+(?:số\s+)?08/2009", "NĐ 08/2009 is obsolete"),
-]
-
-REQUIRED_RESPONSES = """
+REQUIRED_RESPONSES = (
+    """
 utter_greet utter_goodbye utter_thank utter_menu utter_bot_challenge utter_privacy
 utter_what_is_violence utter_forms_violence utter_rights utter_how_to_report
 utter_protection_order utter_penalties utter_legal_aid utter_child_abuse
@@ -134,197 +49,58 @@ utter_disclose_options utter_emotional_support utter_urgent utter_urgent_other u
 utter_subscribe utter_unsubscribe utter_ask_erase utter_erase_cancelled utter_quick_exit
 utter_out_of_scope utter_chitchat utter_affirm_no_context utter_risk_intro utter_risk_result_high
 utter_risk_result_lower utter_safety_plan utter_ask_share_risk utter_contact_noted
-""".split() + [f"utter_risk_q{n}" for n in range(1, 11)]
+""".split()
+    + [f"utter_risk_q{n}" for n in range(1, 11)]
+)
 # Every topic the letter reader can find has its own short answer (bot/nlu/letters.py).
-TOPIC_RESPONSES = [f"utter_topic_{t}" for t in (
-    "physical psychological economic sexual_violence child_abuse divorce custody property protection_order "
-    "report_police penalties forensic legal_aid shelter harassment online_abuse trafficking forced_marriage "
-    "elder_abuse mediation threats_stalking self_harm help_other perpetrator emotional").split()]
+TOPIC_RESPONSES = [
+    f"utter_topic_{t}"
+    for t in (
+        "physical psychological economic sexual_violence child_abuse divorce custody property protection_order "
+        "report_police penalties forensic legal_aid shelter harassment online_abuse trafficking forced_marriage "
+        "elder_abuse mediation threats_stalking self_harm help_other perpetrator emotional"
+    ).split()
+]
 TOPIC_MAX_CHARS = 600
 # No buttons of their own: the farewell; what is always followed by another message with
 # buttons (acknowledgement, intro, a topic answer, the safety plan); the self-check questions
 # and the contact notes, whose buttons the action adds or the gateway follows up.
 NO_BUTTONS = {
-    "utter_goodbye", "utter_urgent_other", "utter_letter_heard", "utter_answer_intro", "utter_safety_plan", "utter_risk_intro",
-    "utter_contact_noted", "utter_contact_noted_shared", *TOPIC_RESPONSES, *(f"utter_risk_q{n}" for n in range(1, 11)),
+    "utter_goodbye",
+    "utter_urgent_other",
+    "utter_letter_heard",
+    "utter_answer_intro",
+    "utter_safety_plan",
+    "utter_risk_intro",
+    "utter_contact_noted",
+    "utter_contact_noted_shared",
+    *TOPIC_RESPONSES,
+    *(f"utter_risk_q{n}" for n in range(1, 11)),
 }
 GATEWAY_KEYS = {
-    "degraded", "emergency", "ask_danger", "rate_limited", "bad_request", "too_large",
-    "erased", "safe_word_reply", "demo_banner", "contact_queued", "contact_unavailable",
+    "degraded",
+    "emergency",
+    "ask_danger",
+    "rate_limited",
+    "bad_request",
+    "too_large",
+    "erased",
+    "safe_word_reply",
+    "demo_banner",
+    "contact_queued",
+    "contact_unavailable",
     "escalation_alerting_other",
 }
 
-# --- facts.md parsing --------------------------------------------------------------------
-
-UNVERIFIED_MARK = re.compile(r"UNVERIFIED|NOT FOUND|UNKNOWN")
-
-
-def _facts_text() -> str | None:
-    return FACTS_FILE.read_text(encoding="utf-8") if FACTS_FILE.exists() else None
-
-
-def _section(text: str, heading: str) -> str:
-    start = text.index(heading)
-    level = heading.split()[0] + " "
-    rest = text[start + len(heading):]
-    match = re.search(rf"^#{{2,{len(level) - 1}}} ", rest, re.M)
-    return rest[: match.start()] if match else rest
-
-
-def facts_numbers(text: str) -> set[str]:
-    """Numbers in the hotline table whose row is not marked UNVERIFIED / NOT FOUND, and the
-    hotlines added in §6.15 ("- 1800 1233: …")."""
-    numbers = set()
-    for line in _section(text, "## 2. Hotlines").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if not line.startswith("|") or len(cells) < 2 or UNVERIFIED_MARK.search(line):
-            continue
-        if re.fullmatch(r"\d[\d .]*\d", cells[0]):
-            numbers.add(re.sub(r"\D", "", cells[0]))
-    for line in _section(text, "### 6.15").splitlines():
-        match = re.match(r"- (\d[\d ]*\d):", line)
-        if match and not UNVERIFIED_MARK.search(line):
-            numbers.add(re.sub(r"\D", "", match.group(1)))
-    return numbers
-
-
-def facts_fines(text: str) -> tuple[set[tuple[int, int]], set[int]]:
-    """NĐ 282/2025 ranges from verified bullets of §1.4 and the NĐ 282 lines of §6.4, and the
-    stated maxima."""
-    ranges, singles = set(), set()
-    for line in _section(text, "### 1.4").splitlines():
-        if UNVERIFIED_MARK.search(line) or line.startswith("- Historical"):
-            continue
-        if line.startswith("- "):
-            ranges |= {(int(a), int(b)) for a, b in re.findall(r"(\d+)–(\d+) tr\b", line)}
-        elif line.startswith("Max"):
-            singles |= {int(n) for n in re.findall(r"(\d+) triệu", line)}
-    for line in _section(text, "### 6.4").splitlines():
-        for clause in re.split(r"(?<=\.)\s", line):
-            if "282" in clause or "Đ8 k5" in clause:
-                ranges |= {(int(a), int(b)) for a, b in re.findall(r"(\d+)–(\d+) tr\b", clause)}
-    return ranges, singles
-
-
-FACTS = _facts_text()
-ALLOWED_NUMBERS = facts_numbers(FACTS) if FACTS else FALLBACK_NUMBERS
-FINE_RANGES, FINE_SINGLES = facts_fines(FACTS) if FACTS else (FALLBACK_FINE_RANGES, FALLBACK_FINE_SINGLES)
-
-# --- extractors --------------------------------------------------------------------------
-
-ARTS = r"\d+(?:\s*(?:,|và|/|hoặc)\s*(?:Điều\s+)?\d+)*"
-CITE_RE = re.compile(
-    rf"Điều\s+(?P<arts>{ARTS})(?P<sub>(?:\s*,?\s*(?:khoản|điểm)\s+[0-9a-zđ]+)*)(?=(?P<rest>[^\n]{{0,80}}))"
+TEXTS = (
+    [
+        pytest.param(variant.get("text", ""), id=f"{name}[{i}]")
+        for name, variants in RESPONSES.items()
+        for i, variant in enumerate(variants)
+    ]
+    + [pytest.param(text, id=f"gateway:{name}") for name, text in GATEWAY.items()]
+    + [pytest.param(text, id=where) for where, text in {**PYTHON, **PAGE}.items()]
 )
-MASKS = [
-    re.compile(rf"Điều\s+{ARTS}"),  # article numbers
-    re.compile(r"\d+(?:/[0-9A-Za-zĐđ-]+)+"),  # 282/2025/NĐ-CP, 13/2022/QH15, 15/12/2025, 24/7
-    re.compile(r"(?:khoản|điểm)\s+\w+"),
-    re.compile(r"\d+\s*(?:m|mét|km|giờ|ngày|tháng|năm|tuổi|triệu|%)\b"),
-]
-YEAR_RE = re.compile(r"((?:Luật|luật|năm)[^\d\n]{0,60}?)(?<!\d)((?:19|20)\d\d)(?!\d)")
-PHONE_RE = re.compile(r"(?<!\d)\+?\d(?:[ .]?\d){2,}(?!\d)")
-DASH = r"\s*(?:–|—|-|đến)\s*"
-MONEY_RE = re.compile(rf"(?<![\d.,])(\d+(?:[.,]\d+)?)(?:{DASH}(\d+(?:[.,]\d+)?))?\s*triệu")
-OTHER_MONEY_RE = re.compile(r"\d[\d.,]*\s*(?:tỷ|tỉ|nghìn|ngàn|đồng|đ\b|VNĐ|VND)", re.I)
-PRISON_RE = re.compile(rf"(?<!\d)(\d+)\s*(tháng)?{DASH}(\d+)\s*năm")
-DOC_NUMBER_RE = re.compile(r"Nghị\s+định\s+(?:số\s+)?(\d+/\d{4})")
-
-
-def _mask(text: str) -> str:
-    for pattern in MASKS:
-        text = pattern.sub(lambda m: "#" * len(m.group(0)), text)
-    return YEAR_RE.sub(lambda m: m.group(1) + "#" * len(m.group(2)), text)
-
-
-def phone_numbers(text: str) -> list[str]:
-    """Every phone-number-like token (3+ digits, optional spaces/dots), digits only."""
-    return [re.sub(r"\D", "", m.group(0)) for m in PHONE_RE.finditer(_mask(text))]
-
-
-def citations(text: str) -> list[tuple[str | None, int, str, str]]:
-    """(document or None, article, khoản/điểm text, the citation as written)."""
-    found = []
-    for m in CITE_RE.finditer(text):
-        rest = m.group("rest").lstrip(" (")
-        rest = re.sub(r"^của\s+", "", rest)
-        doc, year_ok = None, True
-        for name, pattern, year in DOCUMENTS:
-            dm = re.match(pattern, rest)
-            if dm:
-                doc, year_ok = name, dm.group(1) in (None, year)
-                break
-        for art in re.findall(r"\d+", m.group("arts")):
-            found.append((doc if year_ok else None, int(art), m.group("sub"), m.group(0) + rest[:40]))
-    return found
-
-
-def _num(raw: str) -> float:
-    return float(raw.replace(",", "."))
-
-
-def money(text: str) -> list[tuple[float, float | None, int]]:
-    return [(_num(m.group(1)), _num(m.group(2)) if m.group(2) else None, m.start()) for m in MONEY_RE.finditer(text)]
-
-
-def problems(text: str) -> list[str]:
-    """Everything in one resident-facing text that facts.md does not support."""
-    found = []
-    for number in phone_numbers(text.replace(COURT_FEE, "")):
-        if number not in ALLOWED_NUMBERS:
-            found.append(f"phone number {number} is not a verified hotline")
-    for doc, art, sub, written in citations(text):
-        if doc is None:
-            found.append(f"citation without a known current document: {written!r}")
-        elif art not in ALLOWED_ARTICLES[doc]:
-            found.append(f"{doc} Điều {art} is not supported by facts.md: {written!r}")
-        else:
-            for fdoc, fart, fsub in FORBIDDEN_SUBCITES:
-                if (doc, art) == (fdoc, fart) and re.search(fsub, sub):
-                    found.append(f"unverified sub-citation {written!r}")
-    for number in DOC_NUMBER_RE.findall(text):
-        if number not in ("282/2025", "76/2023"):
-            found.append(f"Nghị định {number} is not a current decree in facts.md")
-    for lo, hi, _ in money(text):
-        if hi is None and lo not in FINE_SINGLES:
-            found.append(f"amount {lo:g} triệu is not in NĐ 282/2025")
-        elif hi is not None and (lo, hi) not in FINE_RANGES:
-            found.append(f"range {lo:g}–{hi:g} triệu is not in NĐ 282/2025")
-    other = OTHER_MONEY_RE.search(re.sub(r"triệu\s+đồng", "triệu", text.replace(COURT_FEE, "")))
-    if other:
-        found.append(f"money amount not in triệu: {other.group(0)!r}")
-    for clause in re.split(r"[\n;]", text):
-        amounts = money(clause)
-        if len(amounts) != 1 or amounts[0][1] is None:
-            continue
-        lo, hi, where = amounts[0]
-        for act, expected in FINE_FOR_ACT.items():
-            if act in clause[:where].lower() and (lo, hi) != expected:
-                found.append(f"'{act}' is fined {expected[0]}–{expected[1]} triệu, not {lo:g}–{hi:g}")
-    for lo, months, hi in PRISON_RE.findall(text):
-        term = (f"{lo} tháng", int(hi)) if months else (int(lo), int(hi))
-        if term not in PRISON_TERMS:
-            found.append(f"prison term {term} is not in facts.md")
-    flat = re.sub(r"\s+", " ", text)
-    for pattern, why in FORBIDDEN:
-        if re.search(pattern, flat, re.I):
-            found.append(why)
-    return found
-
-
-# --- loading -----------------------------------------------------------------------------
-
-DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
-RESPONSES = DOMAIN.get("responses") or {}
-GATEWAY = yaml.safe_load(GATEWAY_FILE.read_text(encoding="utf-8")) if GATEWAY_FILE.exists() else {}
-INTENTS = set(DOMAIN["intents"])
-ENTITIES = set(DOMAIN.get("entities") or [])
-
-TEXTS = [
-    pytest.param(variant.get("text", ""), id=f"{name}[{i}]")
-    for name, variants in RESPONSES.items()
-    for i, variant in enumerate(variants)
-] + [pytest.param(text, id=f"gateway:{name}") for name, text in GATEWAY.items()]
 VARIANTS = [
     pytest.param(name, variant, id=f"{name}[{i}]")
     for name, variants in RESPONSES.items()
@@ -378,11 +154,17 @@ def test_correct_sample_is_not_flagged(sample):
     assert problems(sample) == []
 
 
+@pytest.mark.skipif(not SHARED_FACTS_FILE.exists(), reason="../shared is not beside the repository")
+def test_the_facts_copy_agrees_with_the_shared_facts():
+    assert FACTS == SHARED_FACTS_FILE.read_text(encoding="utf-8"), (
+        "refresh docs/facts.md from ../shared/knowledge/facts.md"
+    )
+
+
 def test_allow_lists_agree_with_facts():
-    if FACTS is None:
-        pytest.skip(f"{FACTS_FILE} not present; using the in-test allow-lists")
-    assert FALLBACK_NUMBERS == facts_numbers(FACTS)
-    assert (FALLBACK_FINE_RANGES, FALLBACK_FINE_SINGLES) == facts_fines(FACTS)
+    assert {"111", "113", "115", "18001233"} <= ALLOWED_NUMBERS
+    assert not {"18001567", "1900969680"} & ALLOWED_NUMBERS  # marked UNVERIFIED there
+    assert {(2, 5), (5, 10), (10, 20), (20, 30)} <= FINE_RANGES
     for doc, articles in ALLOWED_ARTICLES.items():
         sections = " ".join(_section(FACTS, heading) for heading in FACTS_SECTIONS[doc])
         for art in articles:
@@ -407,7 +189,6 @@ def test_every_topic_of_the_letter_reader_has_a_short_answer_that_names_it_first
         text = RESPONSES[name][0]["text"]
         assert len(text) <= TOPIC_MAX_CHARS, name
         assert text.startswith("Về "), name
-        assert "Việc bạn có thể làm hôm nay" in text, name
 
 
 DANGER = re.compile(r"nguy\s+hiểm", re.I)
@@ -431,7 +212,90 @@ def test_text_is_supported_by_facts(text):
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_text_fits_a_phone_screen(text):
-    assert len(text) < MAX_CHARS
+    assert len(text) <= MAX_CHARS
+
+
+# Messages that can be the first in a chat or arrive unasked: a lock-screen preview shows
+# their first line, so it names nothing an abuser could read. (Whatever an officer or a timer
+# sends starts with unsolicited_first_line: bot/services/escalation.py, _to_resident.)
+FIRST_MESSAGES = {
+    "utter_greet": lambda: RESPONSES["utter_greet"][0]["text"],
+    **{
+        f"gateway:{k}": (lambda k=k: GATEWAY[k])
+        for k in (
+            "telegram_intro",
+            "zalo_intro",
+            "unsolicited_first_line",
+            "zalo_anonymous_notice",
+        )
+    },
+    "web welcome": lambda: next(t for t in PAGE.values() if t.startswith("Xin chào")),
+}
+REVEALING = re.compile(
+    r"bạo\s+lực|bạo\s+hành|xâm\s+hại|đánh|hiếp|nguy\s+hiểm|cán\s+bộ|công\s+an|tự\s+tử|tố\s+giác|khẩn\s+cấp", re.I
+)
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_MESSAGES))
+def test_first_messages_start_with_a_line_a_lock_screen_can_show(name):
+    first_line = FIRST_MESSAGES[name]().split("\n")[0]
+    assert len(first_line) <= 60, first_line
+    assert not REVEALING.search(first_line), first_line
+
+
+LABEL = re.compile(r"^([A-ZĐ][^:\n•]{3,40}):\s", re.M)
+
+
+def test_no_boilerplate_label_repeats_across_answers():
+    seen: dict[str, set[str]] = {}
+    for name, variants in RESPONSES.items():
+        for variant in variants:
+            for label in LABEL.findall(variant.get("text") or ""):
+                seen.setdefault(label, set()).add(name)
+    repeated = {label: sorted(names) for label, names in seen.items() if len(names) > 3}
+    assert not repeated
+
+
+# Answers (not questions, acknowledgements or menus) end with something to do today.
+ANSWERS = [
+    "utter_what_is_violence",
+    "utter_forms_violence",
+    "utter_rights",
+    "utter_how_to_report",
+    "utter_protection_order",
+    "utter_penalties",
+    "utter_legal_aid",
+    "utter_child_abuse",
+    "utter_sexual_harassment",
+    "utter_divorce_custody",
+    "utter_help_someone_else",
+    "utter_perpetrator_help",
+    "utter_privacy",
+    "utter_quick_exit",
+    *TOPIC_RESPONSES,
+]
+STEP = re.compile(
+    r"\b(gọi|đến|mang|báo|hỏi|nhờ|giữ|ghi|đi khám|nhắn|gõ|bấm|chọn|cất|kể|hẹn|nói|xóa|làm đơn|tìm|liên hệ)\b", re.I
+)
+
+
+@pytest.mark.parametrize("name", ANSWERS + sorted(n for n in RESPONSES if n.endswith("_more")))
+def test_every_answer_ends_with_a_step_to_take_today(name):
+    last = RESPONSES[name][0]["text"].strip().split("\n\n")[-1]
+    assert STEP.search(last), last
+
+
+def test_a_long_answer_continues_with_xem_them():
+    """An answer split in two offers "Xem thêm", and action_more finds its second half."""
+    from actions.more import continuation
+
+    halves = [n for n in RESPONSES if n.endswith("_more")]
+    for more in halves:
+        first = more[: -len("_more")]
+        assert first in RESPONSES, more
+        assert {"title": "Xem thêm", "payload": "/more"} in (RESPONSES[first][0].get("buttons") or []), first
+        events = [{"event": "bot", "metadata": {"utter_action": first}}, {"event": "user", "text": "/more"}]
+        assert continuation(events, RESPONSES) == more
 
 
 @pytest.mark.parametrize("name,variant", VARIANTS)
@@ -488,3 +352,11 @@ def test_only_the_escalation_message_says_an_officer_is_being_alerted():
     others += [(name, item["text"]) for name, items in RESPONSES.items() for item in items if item.get("text")]
     assert [name for name, text in others if ALERT_CLAIM.search(text)] == []
     assert "113" in GATEWAY["escalation_unreached"]
+
+
+def test_the_content_review_lists_every_text_as_it_is_now():
+    """docs/content_review.md is regenerated (make content-review) whenever a text changes."""
+    from bot.content.review import previous, stale, texts
+
+    assert stale() == [], "run make content-review and read the texts dated today"
+    assert set(previous()) == set(texts())

@@ -451,7 +451,7 @@ def test_action_asks_for_the_ward_when_nothing_is_known(db_url):
     messages, events = run_action("có chỗ nào an toàn không", "find_shelter")
     assert events == [SlotSet("service", "trusted_address")]
     assert messages[0]["text"].startswith(EMERGENCY_LINE)
-    assert "phường/xã nào" in messages[0]["text"] and "gửi vị trí" in messages[0]["text"]
+    assert "phường, xã nào" in messages[0]["text"] and "gửi vị trí" in messages[0]["text"]
     assert [b["payload"] for b in messages[0]["buttons"]] == [
         '/inform_place{"place":"Phường Hương Trà"}',
         '/inform_place{"place":"Phường Kim Trà"}',

@@ -195,7 +195,7 @@ async def test_relay_and_close_with_a_sealed_note(staff):
     await service.drain()
     await service.acknowledge(report.case_id, staff["desk"])
     assert await service.relay_to_resident(report.case_id, staff["desk"], "Chị ở đâu?")
-    assert sender.to_residents[-1] == ("telegram", "555", "Bạn có một tin nhắn mới.\nCán bộ trực: Chị ở đâu?")
+    assert sender.to_residents[-1] == ("telegram", "555", "Bạn có một tin nhắn mới.\n\nCán bộ trực: Chị ở đâu?")
     assert not await service.relay_to_resident(report.case_id, staff["coord"], "không phải ca của tôi")
     assert await service.resident_message("t-9", "em ở Hương Vân")
     assert sender.alerts[-1][0] == "1004" and "em ở Hương Vân" in sender.alerts[-1][1]

@@ -21,7 +21,6 @@ class RasaClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=1.0)
         self._probe_timeout = aiohttp.ClientTimeout(total=1.0)
         self._session: aiohttp.ClientSession | None = None
-        self.rasa_up = False  # last known state, refreshed by probes and by every turn
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=64, keepalive_timeout=30)
@@ -41,10 +40,8 @@ class RasaClient:
             ) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"status {response.status}")
-                self.rasa_up = True
                 return await response.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            self.rasa_up = False
             raise RasaUnavailable(type(error).__name__) from error
 
     async def _probe(self, url: str) -> bool:
@@ -56,8 +53,7 @@ class RasaClient:
             return False
 
     async def rasa_health(self) -> bool:
-        self.rasa_up = await self._probe(f"{self.rasa_url}/")
-        return self.rasa_up
+        return await self._probe(f"{self.rasa_url}/")
 
     async def actions_health(self) -> bool:
         return await self._probe(f"{self.actions_url}/health")

@@ -66,9 +66,9 @@ RELEVANT: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------- resident-facing text
 
 EMERGENCY_LINE = "Nếu nguy hiểm ngay lúc này, gọi 113."
-HOTLINES_LINE = EMERGENCY_LINE + " Cấp cứu y tế: 115. Tổng đài bảo vệ trẻ em: 111 (miễn phí, 24/7)."
+HOTLINES_LINE = EMERGENCY_LINE + " Cấp cứu y tế: 115. Bảo vệ trẻ em, chống mua bán người: 111 (miễn phí, 24/7)."
 ASK_PLACE_TEXT = (
-    "Bạn đang ở phường/xã nào? Hãy chọn bên dưới hoặc gõ tên (tên cũ như Tứ Hạ, Hương Chữ, "
+    "Bạn đang ở phường, xã nào? Hãy chọn bên dưới hoặc gõ tên (tên cũ như Tứ Hạ, Hương Chữ, "
     "Bình Thành cũng được).\nBạn cũng có thể gửi vị trí của mình để tìm nơi gần nhất."
 )
 KIND_VI = {
@@ -91,6 +91,22 @@ REQUEST_VI = {
     "womens_union": "Hội Phụ nữ",
     None: "Nơi hỗ trợ",
 }
+# Nothing of the kind asked for in the directory: what the law gives, or where to go, and how
+# to ask for it today. {where} is "phường Hương Trà" or "phường, xã nơi bạn ở".
+NOT_FOUND_VI = {
+    "trusted_address": (
+        "Theo luật, UBND phường, xã phải lập và công bố danh sách địa chỉ tin cậy (Điều 36 Luật "
+        "Phòng, chống bạo lực gia đình 2022). Bạn có thể nhờ một người bạn tin hỏi UBND {where} danh sách này."
+    ),
+    "police": "Bạn có thể đến trụ sở công an {where}, hoặc gọi 113 bất cứ lúc nào.",
+    "health": "Bạn có thể đến trạm y tế {where}; cần cấp cứu, gọi 115.",
+    "legal_aid": (
+        "Bạn có thể gọi 1800 1233 (trợ giúp pháp lý quốc gia, 8h–17h thứ Hai đến thứ Sáu), hoặc hỏi "
+        "UBND {where} cách liên hệ Trung tâm Trợ giúp pháp lý."
+    ),
+    None: "Bạn có thể hỏi UBND {where}, hoặc gọi các số trên bất cứ lúc nào.",
+}
+NOT_FOUND_VI["shelter"] = NOT_FOUND_VI["trusted_address"]
 DAY_VI = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
 
 # ---------------------------------------------------------------- opening hours
@@ -471,8 +487,10 @@ def format_places(found: list[Found], *, kind: str | None = None, unit: str | No
     title = REQUEST_VI.get(kind, REQUEST_VI[None])
     lines = [HOTLINES_LINE, ""]
     if not found:
-        where = f" ở {home.name}" if home else ""
-        lines.append(f"Chưa có {title.lower()} nào{where} trong danh bạ. Bạn có thể gọi các số trên bất cứ lúc nào.")
+        unit_name = home.name[:1].lower() + home.name[1:] if home else None
+        where = f" ở {unit_name}" if unit_name else ""
+        lines.append(f"Chưa có {title.lower()} nào{where} trong danh bạ của mình.")
+        lines.append(NOT_FOUND_VI.get(kind, NOT_FOUND_VI[None]).format(where=unit_name or "phường, xã nơi bạn ở"))
         return "\n".join(lines)
     lines.append(f"{title} gần {home.name if home else 'bạn'}:")
     if home and any(f.distance_km is not None for f in found):

@@ -540,7 +540,7 @@ class Escalation:
         preview gives nothing away) and arrives without sound; never to a resident who left."""
         if reply_to is None:
             return False
-        text = f"{content.text('unsolicited_first_line')}\n{text}"
+        text = f"{content.text('unsolicited_first_line')}\n\n{text}"
         if channel == "web":
             self.outbox.setdefault(sender, []).append(text)
             return True

@@ -50,10 +50,6 @@ def _signature(word: str) -> tuple[str, frozenset[str]]:
     return strip_marks(word), marks
 
 
-def _is_marked(word: str) -> bool:
-    return bool(_signature(word)[1])
-
-
 def _distance_at_most_one(a: str, b: str) -> bool:
     if a == b:
         return True

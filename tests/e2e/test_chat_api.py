@@ -45,6 +45,16 @@ def test_first_message_telling_of_beatings_asks_about_danger_now_then_answers(st
     assert status == 200 and "Về việc bị đánh" in texts(body)
 
 
+def test_xem_them_sends_the_rest_of_a_long_answer_once(stack):
+    session = new_session()
+    status, first = stack.chat(session, text="lệnh cấm tiếp xúc là gì")
+    assert status == 200 and "/more" in [b["payload"] for m in first["messages"] for b in m["buttons"]]
+    status, rest = stack.chat(session, payload="/more")
+    assert status == 200 and "4 tháng" in texts(rest) and texts(rest) not in texts(first)
+    status, again = stack.chat(session, text="xem thêm")
+    assert status == 200 and "chưa có thêm thông tin" in texts(again)
+
+
 def test_unaccented_emergency_gets_113_first(stack):
     status, body = stack.chat(new_session(), text="cuu em voi ck dang cam dao doi giet em")
     assert status == 200

@@ -97,8 +97,8 @@ def test_ladder_restart_acknowledgement_and_relay(world):
     assert wait_for(lambda: any("Đã chuyển tin nhắn" in m["text"] for m in telegram.fake.sent if m["chat_id"] == BACKUP), 15)
     status, body = stack.post("/api/updates", {"session_id": session})  # what the page polls
     texts = [m["text"] for m in body["messages"]]
-    assert status == 200 and "Một cán bộ trực đã nhận" in texts[0]
-    assert texts[1:] == ["Bạn có một tin nhắn mới.\nCán bộ trực: Chị đang ở đâu ạ?"]
+    assert status == 200 and "Đã có người nhận thông tin của bạn" in texts[0]
+    assert texts[1:] == ["Bạn có một tin nhắn mới.\n\nCán bộ trực: Chị đang ở đâu ạ?"]
     assert body["escalation"] == {"case_id": case_id, "status": "acknowledged"}
     assert stack.post("/api/updates", {"session_id": session})[1]["messages"] == []
     status, body = stack.chat(session, text="em đang trốn ở nhà hàng xóm")
@@ -155,9 +155,9 @@ def test_a_telegram_resident_gets_the_officer_reply_in_their_chat(world):
     alert = officer_alerts()[-1]
     case_id = alert["text"].split("CA KHẨN CẤP ")[1][:8]
     telegram.call(telegram.fake.press(OFFICER, alert["message_id"], f"ack:{case_id}"))
-    assert wait_for(lambda: any("cán bộ trực đã nhận" in m["text"] for m in telegram.fake.sent if m["chat_id"] == RESIDENT), 15)
+    assert wait_for(lambda: any("Đã có người nhận thông tin của bạn" in m["text"] for m in telegram.fake.sent if m["chat_id"] == RESIDENT), 15)
     reply_to = {"message_id": alert["message_id"], "date": int(time.time()),
                 "chat": {"id": OFFICER, "type": "private"}, "text": alert["text"]}
     telegram.call(telegram.fake.push(telegram.fake.message_update(OFFICER, text="Tôi là cán bộ phường, chị an toàn chưa?", reply_to_message=reply_to)))
-    assert wait_for(lambda: any(m["text"] == "Bạn có một tin nhắn mới.\nCán bộ trực: Tôi là cán bộ phường, chị an toàn chưa?"
+    assert wait_for(lambda: any(m["text"] == "Bạn có một tin nhắn mới.\n\nCán bộ trực: Tôi là cán bộ phường, chị an toàn chưa?"
                                 for m in telegram.fake.sent if m["chat_id"] == RESIDENT), 15)

@@ -21,8 +21,9 @@
 
   var TEXT = {
     welcome:
-      "Xin chào! Mình là trợ lý trả lời tự động. Mình có thể cho bạn biết về quyền của bạn, " +
-      "cách tìm nơi an toàn và các số điện thoại hỗ trợ ở Huế.\n" +
+      "Xin chào! Mình là trợ lý trả lời tự động.\n\n" +
+      "Mình có thể cho bạn biết về quyền của bạn, cách tìm nơi an toàn gần bạn và " +
+      "các số điện thoại gọi được 24/7 trên cả nước.\n" +
       "Bạn có thể gõ câu hỏi hoặc chọn một mục bên dưới.",
     resumed:
       "Bạn đang tiếp tục cuộc trò chuyện trước. Để giữ an toàn, các tin nhắn cũ không được hiển thị lại.",
@@ -42,11 +43,11 @@
     choices: "Các lựa chọn",
     locationSent: "Đã gửi vị trí của tôi",
     locationUnsupported:
-      "Trình duyệt này không hỗ trợ gửi vị trí. Bạn có thể gõ tên phường/xã nơi bạn ở, ví dụ \u201cPhú Hội\u201d.",
+      "Trình duyệt này không hỗ trợ gửi vị trí. Bạn có thể gõ tên phường, xã nơi bạn ở, ví dụ \u201cKim Trà\u201d.",
     locationDenied:
-      "Bạn chưa cho phép truy cập vị trí, không sao cả. Bạn có thể gõ tên phường/xã nơi bạn ở, ví dụ \u201cPhú Hội\u201d.",
+      "Bạn chưa cho phép truy cập vị trí, không sao cả. Bạn có thể gõ tên phường, xã nơi bạn ở, ví dụ \u201cKim Trà\u201d.",
     locationFailed:
-      "Chưa lấy được vị trí. Bạn có thể thử lại, hoặc gõ tên phường/xã nơi bạn ở, ví dụ \u201cPhú Hội\u201d.",
+      "Chưa lấy được vị trí. Bạn có thể thử lại, hoặc gõ tên phường, xã nơi bạn ở, ví dụ \u201cKim Trà\u201d.",
     locationWaiting: "Đang lấy vị trí\u2026",
     counter: function (n) {
       return n + "/" + MAX_CHARS + " ký tự";
