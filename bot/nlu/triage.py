@@ -38,7 +38,10 @@ DANGER_NOW, HIGH_RISK, NONE_LEVEL = "danger_now", "high_risk", "none"
 _RANK = {NONE_LEVEL: 0, HIGH_RISK: 1, DANGER_NOW: 2}
 
 # People, written with marks (unmarked text matches them too).
-_ME = r"(tôi|em|mình|con|cháu|mẹ|chị|tao|bé|cô|bà|vợ|tui|tớ|chúng tôi|mẹ con|hai mẹ con|ba mẹ con|cả nhà)"
+_ME = (
+    r"(tôi|em|mình|con|cháu|mẹ|chị|tao|bé|cô|bà|vợ|tui|tớ|chúng tôi|chúng em|tụi em|tụi tôi|tụi mình|bọn em|bọn tôi|"
+    r"chúng mình|mẹ con|hai mẹ con|ba mẹ con|cả nhà)"
+)
 _WEAPON = r"(dao|rựa|búa|gậy|kiếm|kéo|xà beng|súng|xăng|axit|a xít|dao phay|mã tấu|chai|ghế|cuốc|thuổng|thanh sắt|gạch)"
 _ACT = r"(đánh|đập|đấm|đá|tát|xô|đẩy|quật|vụt|quất|trói|đánh đập|hành hạ|bạo hành|đánh tiếp)"
 _SEVERE = r"(chém|đâm|bóp cổ|siết cổ|bóp họng|đốt|tạt xăng|tạt axit|xiết cổ|dìm|treo)"
@@ -92,7 +95,7 @@ CUES: list[Cue] = [
            r"\b(dọa|đe dọa|đe doạ|doạ|tuyên bố|nói sẽ|sẽ|quyết|đòi|thề) (giết|chém|đâm|đốt|tạt|xử|thanh toán|cho chết)\b",
            r"\b(giết|chém) (chết|cả|hết|luôn) ", r"\bgiết (tôi|em|mình|mẹ con|cả nhà|con|cháu|tui|vợ)\b",
            r"\b(dọa|đe dọa|doạ) (đánh|tạt|chém|bắt con|cướp con|tung|đăng)\b",
-           r"\bkhông (tha|để yên) cho\b"),
+           r"\bkhông (tha|để yên) cho\b", r"\bkhông (thì )?(tao|tau) (giết|chém|đâm|đánh|đập|xử)\b"),
     # Held, locked in, chained, kept from leaving.
     *_cues("captivity", "danger_to_life",
            rf"\b(nhốt|khóa trái|khoá trái|xích|trói|giam) {_ME}\b",
@@ -104,7 +107,8 @@ CUES: list[Cue] = [
     # Trafficking and debt bondage.
     *_cues("trafficking", "trafficking",
            r"\b(bị )?(bán|lừa bán|đem bán|bắt cóc|bắt đi|lừa|đưa) (sang|qua|đi) (trung quốc|tq|campuchia|cam|lào|nước ngoài|biên giới|myanmar|malaysia)\b",
-           r"\b(mua bán người|buôn người|bị bán(?! (bè|trai|gái|học|thân|cùng|đời|hàng|thân))|bán người|bán (vợ|con|em|cô ấy|nó) (cho|sang))\b",
+           r"\b(mua bán người|buôn người|bị bán(?! (bè|trai|gái|học|thân|cùng|đời|hàng|thân))|bán người|"
+           r"bán (vợ|con|em|cô ấy|nó|tôi|tui|mình|cháu|chị|chúng em|tụi em) (cho|sang|qua|làm vợ))\b",
            r"\b(giữ|thu|lấy|tịch thu) (hết )?(giấy tờ|hộ chiếu|cccd|căn cước|chứng minh|điện thoại)\b",
            r"\b(không cho về|không được về|không cho (về|trở về) (nước|việt nam|quê))\b",
            r"\b(bắt|ép|cưỡng ép|bị ép) (làm gái|bán dâm|tiếp khách|đi khách|làm việc không lương)\b",
@@ -112,6 +116,7 @@ CUES: list[Cue] = [
            r"\bbán (\w+ )?sang\b", r"\b(trả|gánh|ôm) (hết )?nợ (mới|thì mới) (cho|được|thả) (về|đi|ra)\b",
            r"\bbị bắt cóc\b", r"\b(mới|thì mới) (thả|trả) (người|con|em|nó|về)\b",
            r"\bmuốn về (mà|nhưng) (không được|không cho|họ không cho)\b",
+           r"\b(xin|van xin|năn nỉ|cầu xin) (\w+ ){0,3}(thả|cho) (\w+ ){0,2}(về|trở về)( \w+){0,4} (nhưng|mà) (không được|không cho)\b",
            r"\b(không chịu|từ chối) (tiếp khách|đi khách|làm)( \w+){0,4} (bị )?(đánh|đập|bỏ đói)\b"),
     # Sexual violence.
     *_cues("sexual", "sexual_violence",
@@ -171,7 +176,10 @@ CUES: list[Cue] = [
            r"\bbắt (\w+ ){0,2}(gọi|nhắn)( \w+){0,3} (về|cho) (nhà|gia đình|bố mẹ|người nhà)( \w+){0,3} (tiền|chuộc)\b",
            r"\bbị (đưa|chuyển|bán) (đi|sang|qua) (\w+ ){0,2}(khác|nơi khác|công ty khác|chỗ khác)\b",
            r"\b(có người|bị) (canh|canh giữ|canh gác|giám sát|theo dõi) (suốt|24|cả ngày|ngày đêm)\b",
-           r"\b(dùi cui|roi điện|chích điện|dí điện|sốc điện)\b"),
+           r"\b(dùi cui|roi điện|chích điện|dí điện|sốc điện)\b", r"\b(vượt biên|qua biên giới|sang biên giới)\b",
+           r"\b(mang|gửi|chuyển|lo) tiền (\w+ ){0,2}chuộc\b"),
+    # Threatened, without saying with what: high risk, the bot asks.
+    *_cues("risk", "danger_to_life", r"\b(bị|họ|nó|hắn|anh ta|ông ta|chồng|chồng cũ) (\w+ )?(đe dọa|đe doạ|hăm dọa|dọa dẫm|khủng bố)\b"),
     # Telling of a cry for help: high risk, whatever negation surrounds it.
     *_cues("risk", "danger_to_life", r"\b(kêu cứu|cầu cứu|cầu xin cứu)\b", negatable=False),
     # Alarming words that mean little alone: a question in a short message, nothing in a letter.

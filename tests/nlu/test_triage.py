@@ -190,3 +190,28 @@ def test_party_member_and_like_now_do_not_place_a_letter_now_without_marks(text)
 
 def test_like_now_does_not_hide_a_real_now():
     assert assess("Ổng đánh em như mọi khi, bây giờ ổng đang cầm dao đứng ngoài cửa").urgent
+
+
+@pytest.mark.parametrize("text", [
+    "họ đe dọa và nhốt tụi em trong phòng",
+    "bon em bi nhot, ho giu het ho chieu",
+    "anh ta bán tôi sang bên kia làm vợ",
+    "em xin họ thả em về nhưng không được",
+])
+def test_held_sold_or_kept_from_going_home_is_danger_now(text):
+    assert assess(text).urgent, text
+
+
+@pytest.mark.parametrize("text", [
+    "nằm im không tao đánh chết mày",
+    "chồng cũ cứ đe dọa em suốt",
+    "họ bắt gia đình mang tiền sang chuộc",
+    "người ta đưa em vượt biên qua biên giới",
+])
+def test_threats_ransom_and_border_crossings_are_at_least_asked_about(text):
+    assert assess(text).level in ("high_risk", "danger_now"), text
+
+
+def test_or_else_is_not_a_negation_but_a_real_no_still_is():
+    assert assess("không tao chém mày").level != "none"
+    assert assess("anh ấy không bị ai đe dọa").level == "none"
