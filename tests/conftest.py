@@ -70,3 +70,17 @@ def database_dump(url: str) -> bytes:
                 chunks.append(row[0].encode())
     engine.dispose()
     return b"\n".join(chunks)
+
+
+@pytest.fixture
+def staff(db_url):
+    """A day officer for Hương Trà, a night officer area-wide, a backup, a desk, a coordinator."""
+    from bot.services.roster import add_officer
+
+    ids = {}
+    ids["day"], _ = add_officer("Cán bộ A", "police", "officer", "Tứ Hạ", telegram_id="1001")
+    ids["night"], _ = add_officer("Cán bộ B", "social_affairs", "officer", "*", telegram_id="1002")
+    ids["backup"], _ = add_officer("Cán bộ C", "womens_union", "backup", "*", telegram_id="1003")
+    ids["desk"], _ = add_officer("Trực ban", "police", "duty_desk", "*", telegram_id="1004")
+    ids["coord"], _ = add_officer("Điều phối", "coordination", "coordinator", "*", telegram_id="1005")
+    return ids

@@ -52,18 +52,6 @@ def make(db_url, at=datetime(2026, 12, 1, 10, 0, tzinfo=HUE), fail=frozenset()):
     return service, sender, timers
 
 
-@pytest.fixture
-def staff(db_url):
-    """A day officer for Hương Trà, a night officer area-wide, a backup, a desk, a coordinator."""
-    ids = {}
-    ids["day"], _ = roster.add_officer("Cán bộ A", "police", "officer", "Tứ Hạ", telegram_id="1001")
-    ids["night"], _ = roster.add_officer("Cán bộ B", "social_affairs", "officer", "*", telegram_id="1002")
-    ids["backup"], _ = roster.add_officer("Cán bộ C", "womens_union", "backup", "*", telegram_id="1003")
-    ids["desk"], _ = roster.add_officer("Trực ban", "police", "duty_desk", "*", telegram_id="1004")
-    ids["coord"], _ = roster.add_officer("Điều phối", "coordination", "coordinator", "*", telegram_id="1005")
-    return ids
-
-
 def write_roster(tmp_path, rows: str) -> str:
     path = tmp_path / "roster.csv"
     path.write_text("officer_id,weekday,date,start,end,off\n" + rows, encoding="utf-8")

@@ -12,7 +12,6 @@ from collections.abc import Hashable
 from typing import Any
 
 from bot import content
-from bot.conversation.core import Message, Reply
 
 PAYLOAD = re.compile(r"/([a-z_]{1,40})(\{[^\n]{0,200}\})?")
 
@@ -43,14 +42,6 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
-
-
-def subscription_change(message: Message, reply: Reply) -> str | None:
-    """"subscribe" / "unsubscribe" when the resident asked for it (button, command or Rasa's signal)."""
-    for change in ("unsubscribe", "subscribe"):
-        if message.payload == f"/{change}" or change in reply.signals:
-            return change
-    return None
 
 
 class ExpiringMap:

@@ -24,7 +24,6 @@ import hmac
 import json
 import logging
 import math
-import re
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -62,11 +61,12 @@ from telegram.ext import (
 
 from bot import content
 from bot.channels.http import BodyRejected, read_body
-from bot.channels.messaging import ExpiringMap, split_text, subscription_change, valid_payload
+from bot.channels.messaging import ExpiringMap, split_text, valid_payload
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
 from bot.outbound import Outbox, Priority, RetryLater, TemporaryFailure
-from bot.storage import events, recent, subscriptions
+from bot.services.desk import OfficerDesk, PassOn, Reply, Take, close_command
+from bot.storage import events, recent
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,6 @@ MAX_INBOUND = 4000  # what a resident may send in one message (as on the web cha
 MAX_WEBHOOK_BODY = 256 * 1024
 CALLBACK_DATA_BYTES = 64
 OFFICER_BUTTONS = ("ack:", "pass:")  # callback data of escalation alerts (never a Rasa payload)
-CASE_ID = re.compile(r"\b[Cc][Aa](?: KHẨN CẤP)? ([0-9A-F]{8})\b")
 
 PER_SECOND = 28  # overall rate: under the Bot FAQ's ~30 messages/s, leaving room for network jitter
 PER_CHAT_INTERVAL = 1.0  # about one message per second in one private chat
@@ -123,6 +122,7 @@ class TelegramChannel:
         assert settings.telegram_bot_token is not None
         self.core = core
         self.escalation = escalation  # bot.services.escalation.Escalation: officer alerts and buttons
+        self.desk = OfficerDesk(escalation) if escalation else None
         self.settings = settings
         self.webhook_mode = settings.telegram_webhook_url is not None
         self.poll_timeout = poll_timeout
@@ -362,45 +362,38 @@ class TelegramChannel:
             await self._quietly(query.answer(content.text("officer_only"), show_alert=True))
             return
         action, _, case_id = data.partition(":")
-        if action == "ack":
-            result = await self.escalation.acknowledge(case_id, officer.id)
-            await self._quietly(query.answer(content.text(f"officer_ack_{result}")))
-            if result == "assigned" and query.message is not None:
-                text = f"{query.message.text}\n\n{content.text('officer_assigned').format(case_id=case_id)}"
-                await self._quietly(query.edit_message_text(text))
-        else:
-            moved = await self.escalation.pass_on(case_id, officer.id)
-            await self._quietly(query.answer(content.text("officer_passed" if moved else "officer_ack_closed")))
-            if query.message is not None:
-                await self._quietly(query.edit_message_reply_markup(reply_markup=None))
+        answer = await self.desk.handle(officer.id, Take(case_id) if action == "ack" else PassOn(case_id))
+        await self._quietly(query.answer(answer.notice))
+        if query.message is None:
+            return
+        if answer.taken:
+            text = f"{query.message.text}\n\n{content.text('officer_assigned').format(case_id=case_id)}"
+            await self._quietly(query.edit_message_text(text))
+        elif answer.settled:
+            await self._quietly(query.edit_message_reply_markup(reply_markup=None))
 
     async def _officer_reply(self, update: Update) -> bool:
-        """An officer replying to an alert writes to the resident through the bot."""
+        """An officer replying to one of the bot's messages about a case writes to the resident."""
         message = update.effective_message
-        found = CASE_ID.search(message.reply_to_message.text or "")
-        officer = self._officer(update) if found else None
+        officer = self._officer(update)
         if officer is None:
             return False
-        relayed = await self.escalation.relay_to_resident(found.group(1), officer.id, message.text)
-        self._queue(message.chat_id, [{"text": content.text("officer_relayed" if relayed else "officer_not_relayed"), "buttons": []}])
-        return True
+        ref = f"{message.chat_id}:{message.reply_to_message.message_id}"
+        answer = await self.desk.handle(officer.id, Reply(ref, message.text))
+        if answer.handled:
+            self._queue(message.chat_id, [{"text": answer.notice, "buttons": []}])
+        return answer.handled
 
     async def _close_case(self, update: Update, context) -> None:
         """/dong ID outcome [note]: close a case (registered officers only)."""
-        from bot.services.escalation import OUTCOMES
-
         message = update.effective_message
         officer = self._officer(update)
         if officer is None:
             self._queue(message.chat_id, [{"text": content.text("officer_only"), "buttons": []}])
             return
-        args = context.args or []
-        if len(args) < 2 or args[1] not in OUTCOMES:
-            help_text = content.text("officer_close_usage").format(outcomes=", ".join(OUTCOMES))
-            self._queue(message.chat_id, [{"text": help_text, "buttons": []}], Priority.ALERT)
-            return
-        closed = self.escalation.close(args[0].upper(), f"officer:{officer.id}", args[1], " ".join(args[2:]) or None)
-        self._queue(message.chat_id, [{"text": content.text("officer_closed" if closed else "officer_ack_closed"), "buttons": []}], Priority.ALERT)
+        event = close_command(context.args or [])
+        notice = event if isinstance(event, str) else (await self.desk.handle(officer.id, event)).notice
+        self._queue(message.chat_id, [{"text": notice, "buttons": []}], Priority.ALERT)
 
     # ------------------------------------------------------------------ conversation
 
@@ -413,11 +406,6 @@ class TelegramChannel:
                 return
             if reply.erased:  # the safe word, or erase-my-data confirmed
                 await self._delete_recent(chat_id)
-            change = subscription_change(message, reply)
-            if change == "subscribe":
-                subscriptions.subscribe(self.core.sender_of(message), CHANNEL, str(chat_id))
-            elif change == "unsubscribe":
-                subscriptions.unsubscribe(self.core.sender_of(message))
             self._queue(chat_id, reply.messages)
 
     def _queue(self, chat_id: int, messages: list[dict], priority: Priority = Priority.REPLY) -> None:

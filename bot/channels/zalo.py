@@ -41,12 +41,12 @@ from aiohttp import web
 
 from bot import content
 from bot.channels.http import BodyRejected, read_body
-from bot.channels.messaging import ExpiringMap, split_text, subscription_change
+from bot.channels.messaging import ExpiringMap, split_text
 from bot.channels.zalo_api import REASONS, V2_SHUT_DOWN, RateLimitedFailure, TokenError, ZaloClient, ZaloError
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
 from bot.outbound import Outbox, Priority, TemporaryFailure
-from bot.storage import delivery, events, subscriptions, tokens
+from bot.storage import delivery, events, tokens
 
 log = logging.getLogger(__name__)
 
@@ -269,11 +269,6 @@ class ZaloChannel:
             except RateLimited:
                 queue([{"text": content.text("rate_limited"), "buttons": []}])
                 return
-            change = subscription_change(incoming, reply)
-            if change == "subscribe":
-                subscriptions.subscribe(sender, CHANNEL, resident)
-            elif change == "unsubscribe":
-                subscriptions.unsubscribe(sender)
             if reply.erased:
                 self.options.pop(sender)
             queue(reply.messages)

@@ -28,7 +28,7 @@ from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 from bot.nlu import triage
 from bot.nlu.normalize import fold, nfc
 from bot.services.escalation import Escalation
-from bot.storage import residents
+from bot.storage import residents, subscriptions
 from bot.storage.crypto import pseudonym
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ AFFIRMATIONS = frozenset({
 })
 _DANGER_MENTION = re.compile(r"\bnguy hiem\b")
 DANGER_CONFIRM_SECONDS = 30 * 60
+PUSH_CHANNELS = ("telegram", "zalo")  # can message a resident unasked (campaigns)
 
 
 LOCATION_DECIMALS = 3  # about 110 m: enough to find the nearest help, not a house
@@ -232,6 +233,7 @@ class ConversationCore:
             reply.messages.append(_bot_message(content.text("contact_unavailable")))
         if _mentions_danger(reply) and not signals & URGENT_SIGNALS.keys():
             self._remember_danger_mention(sender, assessment.third_party)
+        self._subscription(message, sender, signals)
         if "erase" in signals:
             self._erase(sender)
             reply.erased = True
@@ -244,6 +246,16 @@ class ConversationCore:
             (time.monotonic() - started) * 1000,
         )
         return reply
+
+    @staticmethod
+    def _subscription(message: Message, sender: str, signals: set[str]) -> None:
+        """Campaign messages: the resident opts in or out (button, command or Rasa's signal).
+        Only channels that can send unasked keep a subscription (not the web page)."""
+        change = next((c for c in ("unsubscribe", "subscribe") if message.payload == f"/{c}" or c in signals), None)
+        if change == "subscribe" and message.channel in PUSH_CHANNELS:
+            subscriptions.subscribe(sender, message.channel, message.platform_id)
+        elif change == "unsubscribe":
+            subscriptions.unsubscribe(sender)
 
     def _remember_danger_mention(self, sender: str, third_party: bool) -> None:
         now = time.monotonic()

@@ -30,9 +30,9 @@ from sqlalchemy import select, update
 from bot import content
 from bot.services import roster
 from bot.services.gazetteer import gazetteer
-from bot.storage.crypto import Sealer
+from bot.storage.crypto import Sealer, pseudonym
 from bot.storage.db import session_scope
-from bot.storage.models import AuditLog, Case, CaseEvent, Officer, utcnow
+from bot.storage.models import AuditLog, Case, CaseEvent, Officer, OfficerMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,17 @@ def audit(actor: str, action: str, case_id: str | None = None) -> None:
 def _event(session, case_id: str, kind: str, officer_id: int | None = None, rung: int | None = None,
            ref: bytes | None = None) -> None:
     session.add(CaseEvent(case_id=case_id, kind=kind, officer_id=officer_id, rung=rung, ref=ref))
+
+
+def _message_key(ref: str) -> str:
+    """What is stored of a message reference ("chat:message_id"): a keyed digest."""
+    return pseudonym("officer-message", ref)
+
+
+def case_of_message(ref: str) -> str | None:
+    """The case a message the bot sent an officer belongs to (the officer replied to it)."""
+    with session_scope() as session:
+        return session.scalar(select(OfficerMessage.case_id).where(OfficerMessage.key == _message_key(ref)))
 
 
 class Escalation:
@@ -342,7 +353,7 @@ class Escalation:
                     CaseEvent.case_id == case_id, CaseEvent.kind == "alert_sent")))
             chats = [roster._sealer().open(o.telegram_chat).decode() for o in session.scalars(query) if o.telegram_chat]
         for chat in chats:
-            await self.sender.send_alert(chat, text, [])
+            await self._alert(case_id, chat, text)
 
     def pending_for_web(self, sender: str) -> list[str]:
         return self.outbox.pop(sender, [])
@@ -358,8 +369,8 @@ class Escalation:
             _event(session, case.id, "relay_in", officer_id=officer.id if officer else None)
             chat = roster._sealer().open(officer.telegram_chat).decode() if officer and officer.telegram_chat else None
             case_id = case.id
-        if chat and self.sender:
-            await self.sender.send_alert(chat, f"Ca {case_id} — người dân nhắn:\n{text}", [])
+        if chat:
+            await self._alert(case_id, chat, f"Ca {case_id} — người dân nhắn:\n{text}")
         return True
 
     def end_relay(self, sender: str) -> bool:
@@ -410,7 +421,7 @@ class Escalation:
     async def _send_alerts(self, case_id, rung, recipients, text, buttons) -> int:
         delivered = 0
         for officer in recipients:
-            ref = await self.sender.send_alert(officer.chat, text, buttons) if self.sender else None
+            ref = await self._alert(case_id, officer.chat, text, buttons)
             with session_scope() as session:
                 _event(session, case_id, "alert_sent" if ref else "alert_failed", officer.id, rung,
                        _sealer().seal(ref.encode()) if ref else None)
@@ -535,6 +546,15 @@ class Escalation:
         return True
 
     # ---------------------------------------------------------------- helpers
+    async def _alert(self, case_id: str, chat: str, text: str, buttons: list[tuple[str, str]] = ()) -> str | None:
+        """A message to an officer about a case; remembers which case it belongs to, so that
+        a reply to it reaches the case (whatever its text says)."""
+        ref = await self.sender.send_alert(chat, text, list(buttons)) if self.sender else None
+        if ref:
+            with session_scope() as session:
+                session.merge(OfficerMessage(key=_message_key(ref), case_id=case_id, at=self.now()))
+        return ref
+
     async def _to_resident(self, sender: str, channel: str, reply_to: str | None, text: str) -> bool:
         """A message the resident did not ask for: it starts with a neutral line (a lock-screen
         preview gives nothing away) and arrives without sound; never to a resident who left."""

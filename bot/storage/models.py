@@ -245,6 +245,18 @@ class CaseEvent(Base):
     ref = Column(LargeBinary)  # sealed channel message reference of an alert (to edit it later)
 
 
+class OfficerMessage(Base):
+    """A message the bot sent an officer about a case (alert, relayed resident message,
+    notice): an officer's reply to it goes to that case. `key` is a keyed digest of the
+    channel's message reference ("chat:message_id"), not the reference itself."""
+
+    __tablename__ = "officer_messages"
+
+    key = Column(String(64), primary_key=True)
+    case_id = Column(String(16), ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class AuditLog(Base):
     """Append-only: who read or changed which case. Updates and deletes are refused by
     database triggers (migration 0004)."""
