@@ -1,4 +1,5 @@
-"""Resident-facing text the gateway sends itself (bot/content/gateway.yml) and the
+"""Every text the product writes itself, outside Rasa's domain.yml: bot/content/texts.yml
+(resident and officer texts, one place, all checked by bot/content/check.py), and the
 intents that button payloads may name (domain.yml): both read once, from the repo."""
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ import yaml
 
 from bot.config import ROOT
 
-GATEWAY_FILE = Path(__file__).with_name("gateway.yml")
+TEXTS_FILE = Path(__file__).with_name("texts.yml")
 
 
 @lru_cache(maxsize=1)
-def gateway_messages() -> dict[str, str]:
-    return yaml.safe_load(GATEWAY_FILE.read_text(encoding="utf-8"))
+def texts() -> dict[str, str]:
+    return yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))
 
 
-def text(name: str) -> str:
-    return gateway_messages()[name]
+def text(name: str, **fields) -> str:
+    """The text called *name*, with its {placeholders} filled from *fields*."""
+    return texts()[name].format(**fields) if fields else texts()[name]
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ import re
 import yaml
 
 from bot.config import ROOT
-from bot.content import gateway_messages
+from bot.content import texts
 
 DOMAIN_FILE = ROOT / "domain.yml"
 FACTS_FILE = ROOT / "docs" / "facts.md"
@@ -294,7 +294,7 @@ def sources(text: str) -> list[str]:
 
 DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
 RESPONSES = DOMAIN.get("responses") or {}
-GATEWAY = gateway_messages()
+GATEWAY = texts()
 INTENTS = set(DOMAIN["intents"])
 ENTITIES = set(DOMAIN.get("entities") or [])
 
