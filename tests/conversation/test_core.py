@@ -12,6 +12,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot.content import texts
 from bot.conversation.core import ConversationCore, Message
 from bot.conversation.rasa_client import RasaUnavailable
 from bot.services import roster
@@ -23,7 +24,7 @@ from tests.conftest import ROOT
 from tests.test_escalation import Clock, RecordingSender
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-GATEWAY = yaml.safe_load((ROOT / "bot" / "content" / "texts.yml").read_text(encoding="utf-8"))
+GATEWAY = texts()
 DANGER = re.compile(r"nguy\s+hiểm", re.I)
 WEEKDAY_MORNING = datetime(2026, 12, 1, 9, 0, tzinfo=roster.HUE)  # a Tuesday
 SATURDAY_NIGHT = datetime(2026, 12, 5, 22, 0, tzinfo=roster.HUE)
