@@ -15,14 +15,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import content
+
 QUESTIONS = 10
 SCREEN_IN = 4  # questions 1–4 (weapon, threat to kill, "might kill me", strangulation): any yes → high
 HIGH_IF_OTHERS = 3  # or this many yes among questions 5–10
 ANSWER_BUTTONS = [
-    {"title": "Có", "payload": "/affirm"},
-    {"title": "Không", "payload": "/deny"},
-    {"title": "Bỏ qua", "payload": "/skip"},
-    {"title": "Dừng", "payload": "/stop"},
+    {"title": content.text(f"button_{answer}"), "payload": f"/{intent}"}
+    for answer, intent in (("yes", "affirm"), ("no", "deny"), ("skip", "skip"), ("stop", "stop"))
 ]
 ANSWERS = {"affirm": "yes", "deny": "no", "skip": "skipped"}
 

@@ -22,12 +22,12 @@ from bot.content.check import (
     FACTS,
     FACTS_SECTIONS,
     FINE_RANGES,
-    GATEWAY,
     INTENTS,
     PAGE,
     PYTHON,
     RESPONSES,
     SHARED_FACTS_FILE,
+    TEXTS,
     _section,
     phone_numbers,
     problems,
@@ -92,13 +92,13 @@ GATEWAY_KEYS = {
     "escalation_alerting_other",
 }
 
-TEXTS = (
+EVERY_TEXT = (
     [
         pytest.param(variant.get("text", ""), id=f"{name}[{i}]")
         for name, variants in RESPONSES.items()
         for i, variant in enumerate(variants)
     ]
-    + [pytest.param(text, id=f"gateway:{name}") for name, text in GATEWAY.items()]
+    + [pytest.param(text, id=f"text:{name}") for name, text in TEXTS.items()]
     + [pytest.param(text, id=where) for where, text in {**PYTHON, **PAGE}.items()]
 )
 VARIANTS = [
@@ -178,7 +178,7 @@ def test_allow_lists_agree_with_facts():
 def test_every_required_answer_exists():
     assert set(REQUIRED_RESPONSES) <= set(RESPONSES)
     assert set(TOPIC_RESPONSES) <= set(RESPONSES)
-    assert GATEWAY_KEYS <= set(GATEWAY)
+    assert GATEWAY_KEYS <= set(TEXTS)
 
 
 def test_every_topic_of_the_letter_reader_has_a_short_answer_that_names_it_first():
@@ -204,13 +204,13 @@ def test_no_reply_that_mentions_danger_asks_another_yes_no_question():
                 assert "/affirm" not in payloads, name
 
 
-@pytest.mark.parametrize("text", TEXTS)
+@pytest.mark.parametrize("text", EVERY_TEXT)
 def test_text_is_supported_by_facts(text):
     assert text.strip()
     assert problems(text) == []
 
 
-@pytest.mark.parametrize("text", TEXTS)
+@pytest.mark.parametrize("text", EVERY_TEXT)
 def test_text_fits_a_phone_screen(text):
     assert len(text) <= MAX_CHARS
 
@@ -221,7 +221,7 @@ def test_text_fits_a_phone_screen(text):
 FIRST_MESSAGES = {
     "utter_greet": lambda: RESPONSES["utter_greet"][0]["text"],
     **{
-        f"gateway:{k}": (lambda k=k: GATEWAY[k])
+        f"text:{k}": (lambda k=k: TEXTS[k])
         for k in (
             "telegram_intro",
             "zalo_intro",
@@ -326,12 +326,12 @@ def test_fixed_button_contracts():
 
 
 def test_emergency_answers_put_113_first():
-    for text in (RESPONSES["utter_urgent"][0]["text"], GATEWAY["emergency"]):
+    for text in (RESPONSES["utter_urgent"][0]["text"], TEXTS["emergency"]):
         assert phone_numbers(text)[0] == "113"
         assert {"113", "115", "111"} <= set(phone_numbers(text))
         assert "trợ lý tự động" in text
-    assert {"113", "115", "111"} <= set(phone_numbers(GATEWAY["degraded"]))
-    assert GATEWAY["ask_danger"] == "Bạn có đang gặp nguy hiểm ngay lúc này không?"
+    assert {"113", "115", "111"} <= set(phone_numbers(TEXTS["degraded"]))
+    assert TEXTS["ask_danger"] == "Bạn có đang gặp nguy hiểm ngay lúc này không?"
 
 
 def test_self_harm_answer_points_to_115_and_no_invented_line():
@@ -347,11 +347,11 @@ def test_only_the_escalation_message_says_an_officer_is_being_alerted():
     """The gateway sends `escalation_alerting` only after a case was opened and someone on
     duty can be reached; no other text may claim that an officer is alerted."""
     alerting = ("escalation_alerting", "escalation_alerting_other")
-    assert all(ALERT_CLAIM.search(GATEWAY[k]) for k in alerting)
-    others = [(f"gateway:{k}", v) for k, v in GATEWAY.items() if k not in alerting]
+    assert all(ALERT_CLAIM.search(TEXTS[k]) for k in alerting)
+    others = [(f"text:{k}", v) for k, v in TEXTS.items() if k not in alerting]
     others += [(name, item["text"]) for name, items in RESPONSES.items() for item in items if item.get("text")]
     assert [name for name, text in others if ALERT_CLAIM.search(text)] == []
-    assert "113" in GATEWAY["escalation_unreached"]
+    assert "113" in TEXTS["escalation_unreached"]
 
 
 def test_the_content_review_lists_every_text_as_it_is_now():

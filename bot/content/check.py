@@ -294,7 +294,7 @@ def sources(text: str) -> list[str]:
 
 DOMAIN = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
 RESPONSES = DOMAIN.get("responses") or {}
-GATEWAY = texts()
+TEXTS = texts()
 INTENTS = set(DOMAIN["intents"])
 ENTITIES = set(DOMAIN.get("entities") or [])
 

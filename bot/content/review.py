@@ -13,7 +13,7 @@ import sys
 from datetime import date
 
 from bot.config import ROOT
-from bot.content.check import GATEWAY, RESPONSES, sources
+from bot.content.check import RESPONSES, TEXTS, sources
 
 REVIEW_FILE = ROOT / "docs" / "content_review.md"
 ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| (?P<chars>\d+) \| (?P<facts>[^|]*) \| `(?P<digest>\w+)` \| (?P<checked>[\d-]+) \|$")
@@ -37,7 +37,7 @@ def texts() -> dict[str, str]:
     for name, variants in RESPONSES.items():
         for i, variant in enumerate(variants):
             found[name if len(variants) == 1 else f"{name}[{i}]"] = variant.get("text") or ""
-    found.update({f"gateway:{name}": text for name, text in GATEWAY.items()})
+    found.update({f"text:{name}": text for name, text in TEXTS.items()})
     return found
 
 

@@ -114,8 +114,8 @@ def _ask_danger() -> dict:
     return _bot_message(
         content.text("ask_danger"),
         [
-            {"title": "Có, tôi đang nguy hiểm", "payload": "/urgent_danger"},
-            {"title": "Không", "payload": "/deny"},
+            {"title": content.text("button_danger_yes"), "payload": "/urgent_danger"},
+            {"title": content.text("button_no"), "payload": "/deny"},
         ],
     )
 

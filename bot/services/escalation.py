@@ -43,16 +43,6 @@ CATEGORIES = {  # safety-net / intent category → (case category, severity)
     "self_harm": ("self_harm", "critical"),
     "sexual_violence": ("sexual_violence", "high"),
 }
-CATEGORY_VI = {
-    "danger_to_life": "Nguy hiểm đến tính mạng",
-    "sexual_violence": "Bạo lực tình dục",
-    "trafficking": "Mua bán người, bị giữ",
-    "child": "Trẻ em gặp nguy hiểm",
-    "self_harm": "Nguy cơ tự hại",
-    "contact_request": "Người dân nhờ cán bộ liên hệ",
-    "other": "Khác",
-}
-SEVERITY_VI = {"critical": "rất khẩn cấp", "high": "cao"}
 # A request for contact waits for office hours (Huế time): Monday–Friday 07:30–17:00.
 OFFICE_DAYS, OFFICE_OPEN, OFFICE_CLOSE = range(0, 5), time(7, 30), time(17, 0)
 QUEUED_RUNG = -1  # schedule(case_id, QUEUED_RUNG, at): notify a queued request at office opening
@@ -311,7 +301,7 @@ class Escalation:
         else:
             recipients = [o for o in self._all_coordinators() if o.chat]
         text = self._alert_text(case_id, "contact_request", "high", unit, created, 0, "queued")
-        await self._send_alerts(case_id, 0, recipients, text, [("Nhận xử lý", f"ack:{case_id}")])
+        await self._send_alerts(case_id, 0, recipients, text, [(content.text("alert_button_take"), f"ack:{case_id}")])
 
     def note_place(self, sender: str, text: str | None = None, location: tuple[float, float] | None = None) -> None:
         """A place the resident gives during an open case makes the next alerts more useful."""
@@ -370,7 +360,7 @@ class Escalation:
             chat = roster._sealer().open(officer.telegram_chat).decode() if officer and officer.telegram_chat else None
             case_id = case.id
         if chat:
-            await self._alert(case_id, chat, f"Ca {case_id} — người dân nhắn:\n{text}")
+            await self._alert(case_id, chat, content.text("relay_in", case_id=case_id, text=text))
         return True
 
     def end_relay(self, sender: str) -> bool:
@@ -410,7 +400,8 @@ class Escalation:
                 continue
             text = self._alert_text(case_id, category, severity, unit, created, rung,
                                     "escalated" if rung > 0 and self._was_alerted(case_id) else "first")
-            buttons = [("Nhận xử lý", f"ack:{case_id}"), ("Chuyển người khác", f"pass:{case_id}")]
+            buttons = [(content.text("alert_button_take"), f"ack:{case_id}"),
+                       (content.text("alert_button_pass"), f"pass:{case_id}")]
             delivered = await self._send_alerts(case_id, rung, recipients, text, buttons)
             if delivered:
                 self.schedule(case_id, rung + 1, self.now() + self.ack_timeout)
@@ -447,7 +438,7 @@ class Escalation:
         coordinators = [o for o in self._all_coordinators() if o.chat]
         text = self._alert_text(case_id, category, severity, unit, created, len(roster.ROLES), "unreached")
         await self._send_alerts(case_id, len(roster.ROLES), coordinators,
-                                text, [("Nhận xử lý", f"ack:{case_id}")])
+                                text, [(content.text("alert_button_take"), f"ack:{case_id}")])
 
     def _all_coordinators(self) -> list[roster.OnDuty]:
         sealer = roster._sealer()
@@ -520,7 +511,7 @@ class Escalation:
                 return False
             _event(session, case_id, "relay_out", officer_id=officer_id)
             channel, reply_to, sender = case.channel, _opened(case.reply_to), case.sender
-        return await self._to_resident(sender, channel, reply_to, f"Cán bộ trực: {text}")
+        return await self._to_resident(sender, channel, reply_to, content.text("relay_out", text=text))
 
     def close(self, case_id: str, actor: str, outcome: str, note: str | None = None) -> bool:
         """`actor`: "officer:ID" (only the officer who holds the case, or a coordinator),
@@ -602,21 +593,26 @@ class Escalation:
         with session_scope() as session:
             reporter = session.scalar(select(Case.reporter).where(Case.id == case_id))
         lines = [
-            f"📋 YÊU CẦU LIÊN HỆ {case_id} (không khẩn cấp)" if why == "queued" else f"🚨 CA KHẨN CẤP {case_id}",
-            f"Loại: {CATEGORY_VI.get(category, category)} — mức {SEVERITY_VI.get(severity, severity)}",
-            f"Địa bàn: {unit or 'chưa rõ'}",
-            f"Lúc: {local:%H:%M %d/%m/%Y}",
+            content.text("alert_queued" if why == "queued" else "alert_urgent", case_id=case_id),
+            content.text("alert_kind", category=_label("category", category), severity=_label("severity", severity)),
+            content.text("alert_unit", unit=unit or content.text("alert_unit_unknown")),
+            content.text("alert_at", at=f"{local:%H:%M %d/%m/%Y}"),
         ]
         if reporter == "third_party":
-            lines.append("Người báo tin là người khác (hàng xóm, người thân), không phải người bị hại.")
+            lines.append(content.text("alert_third_party"))
         if why == "escalated":
-            lines.append(f"Chuyển lên bậc {rung + 1}: người trực trước chưa nhận ca.")
+            lines.append(content.text("alert_escalated", rung=rung + 1))
         elif why == "unreached":
-            lines.append("KHÔNG AI NHẬN CA: người dân đã được khuyên gọi 113.")
+            lines.append(content.text("alert_unreached"))
         if why == "queued":
-            lines.append("Người dân muốn được cán bộ nhắn qua trợ lý, trong giờ hành chính.")
-        lines.append("Không có thông tin định danh người dân. Bấm «Nhận xử lý» để nhận ca và nhắn cho người dân qua trợ lý.")
+            lines.append(content.text("alert_queued_note"))
+        lines.append(content.text("alert_footer"))
         return "\n".join(lines)
+
+
+def _label(kind: str, value: str) -> str:
+    """A category or severity as officers read it (bot/content/officer.yml)."""
+    return content.texts().get(f"{kind}_{value}", value)
 
 
 def anonymise_closed(days: int, now: datetime | None = None) -> int:

@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 from tests.test_escalation import Clock, RecordingSender
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-GATEWAY = texts()
+TEXTS = texts()
 DANGER = re.compile(r"nguy\s+hiểm", re.I)
 WEEKDAY_MORNING = datetime(2026, 12, 1, 9, 0, tzinfo=roster.HUE)  # a Tuesday
 SATURDAY_NIGHT = datetime(2026, 12, 5, 22, 0, tzinfo=roster.HUE)
@@ -78,9 +78,9 @@ async def test_yes_after_any_reply_that_mentions_danger_escalates(db_url, reply)
     assert answer.escalation is not None
 
 
-@pytest.mark.parametrize("name", [k for k, v in GATEWAY.items() if isinstance(v, str) and DANGER.search(v)])
+@pytest.mark.parametrize("name", [k for k, v in TEXTS.items() if isinstance(v, str) and DANGER.search(v)])
 async def test_yes_after_a_gateway_text_that_mentions_danger_escalates_even_with_rasa_down(db_url, name):
-    rasa = ScriptedRasa([{"text": GATEWAY[name]}], RasaUnavailable("down"))
+    rasa = ScriptedRasa([{"text": TEXTS[name]}], RasaUnavailable("down"))
     core, service, _, _ = core_with(rasa)
     await core.handle(Message("telegram", "resident-2", text="xin chào"))
     answer = await core.handle(Message("telegram", "resident-2", text="co"))
@@ -145,7 +145,7 @@ async def test_a_request_for_contact_in_office_hours_queues_a_case_and_tells_the
     answer = await core.handle(Message("telegram", "resident-5", payload="/request_contact"))
     await service.drain()
     assert answer.escalation["status"] == "queued"
-    assert answer.messages[-1]["text"] == GATEWAY["contact_queued"]
+    assert answer.messages[-1]["text"] == TEXTS["contact_queued"]
     assert len(sender.alerts) == 1 and "không khẩn cấp" in sender.alerts[0][1]
     assert timers == []  # no urgent ladder
     with session_scope() as session:
@@ -170,7 +170,7 @@ async def test_a_request_for_contact_with_nobody_registered_says_so_honestly(db_
     rasa = ScriptedRasa([{"custom": {"signal": "contact_request", "risk": None}}])
     core, _, _, _ = core_with(rasa)
     answer = await core.handle(Message("web", "resident-7", payload="/request_contact"))
-    assert answer.messages[-1]["text"] == GATEWAY["contact_unavailable"]
+    assert answer.messages[-1]["text"] == TEXTS["contact_unavailable"]
 
 
 def _break_cases_table():
@@ -185,7 +185,7 @@ async def test_a_database_failure_mid_turn_still_gives_an_urgent_message_the_eme
     core, _, _, _ = core_with(rasa)
     _break_cases_table()
     answer = await core.handle(Message("web", "resident-8", text="cứu em với, nó đang cầm dao"))
-    assert answer.messages[0]["text"] == GATEWAY["emergency"]
+    assert answer.messages[0]["text"] == TEXTS["emergency"]
     assert {"113", "115", "111"} <= set(re.findall(r"\b11\d\b", answer.messages[1]["text"]))
 
 
@@ -194,7 +194,7 @@ async def test_a_database_failure_mid_turn_gives_any_message_the_emergency_numbe
     core, _, _, _ = core_with(rasa)
     _break_cases_table()
     answer = await core.handle(Message("web", "resident-9", payload="/request_contact"))
-    assert answer.messages == [{"text": GATEWAY["degraded"], "buttons": []}]
+    assert answer.messages == [{"text": TEXTS["degraded"], "buttons": []}]
 
 
 async def test_the_safe_word_answers_neutrally_even_if_erasing_fails(db_url, monkeypatch):
@@ -206,7 +206,7 @@ async def test_the_safe_word_answers_neutrally_even_if_erasing_fails(db_url, mon
     monkeypatch.setattr(residents, "forget", broken)
     core, _, _, _ = core_with(ScriptedRasa())
     answer = await core.handle(Message("web", "resident-10", text="thoát"))
-    assert answer.messages == [{"text": GATEWAY["safe_word_reply"], "buttons": []}] and answer.erased
+    assert answer.messages == [{"text": TEXTS["safe_word_reply"], "buttons": []}] and answer.erased
 
 
 async def test_quick_exit_during_a_pending_reply_leaves_no_conversation_stored(db_url):
