@@ -50,8 +50,8 @@ content-review: install ## rewrite docs/content_review.md (every text, its facts
 validate: install ## rasa data validate (warnings fail)
 	$(BIN)/python -m bot.validate
 
-unit: install ## unit tests only (no Rasa server)
-	$(BIN)/python -m pytest -q -m "not e2e"
+unit: install ## unit tests only (no Rasa server, no PostgreSQL)
+	$(BIN)/python -m pytest -q -m "not e2e and not postgres"
 
 e2e: install train browser ## end-to-end tests: real Rasa, action server, gateway, browser; SQLite and PostgreSQL
 	$(BIN)/python -m pytest -q -m e2e
@@ -72,6 +72,7 @@ bench: install train ## latency/throughput benchmarks (prints figures)
 	$(BIN)/python bench/bench_nearest.py
 	$(BIN)/python -m bench.bench_escalation
 	$(BIN)/python -m bench.bench_outbound
+	$(BIN)/python -m bench.bench_timings
 	$(BIN)/python -m bench.bench_flood
 
 clean: ## remove models, reports and runtime data (not the venv)

@@ -14,8 +14,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.geo.names import Unit, gazetteer
 from bot.services import directory
-from bot.services.gazetteer import Unit, gazetteer
 
 INTENT_KIND = {
     "find_shelter": "trusted_address",

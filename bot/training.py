@@ -15,7 +15,8 @@ from pathlib import Path
 from bot.config import ROOT
 
 MODELS = ROOT / "models"
-INPUTS = ["nlu_data", "config.yml", "domain.yml", "bot/nlu", "bot/services/gazetteer.py", "bot/services/data/gazetteer.yml"]
+# What the NLU reads: its data, its code and what that code imports from bot (the folding, the place names).
+INPUTS = ["nlu_data", "config.yml", "domain.yml", "bot/nlu", "bot/vietnamese.py", "bot/geo/names.py", "bot/geo/gazetteer.yml"]
 
 
 def content_hash() -> str:

@@ -1,4 +1,6 @@
-"""Shared fixtures. Storage tests run on SQLite and on the machine's PostgreSQL."""
+"""Shared fixtures. Storage tests run on SQLite and on the machine's PostgreSQL
+(GBVBOT_TEST_PG_URL); the PostgreSQL ones are marked `postgres`, and `make unit` leaves
+them out."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from sqlalchemy import create_engine, inspect, text
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("GBVBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# One schema per test process: two runs on the same machine (or the same database) do not
+# drop each other's tables.
+PG_SCHEMA = f"gbvbot_test_{os.getpid()}"
 
 
 def _reset_caches() -> None:
@@ -25,20 +30,22 @@ def _reset_caches() -> None:
     conversations._sealer = None
 
 
-def _drop_all(url: str, schema: str = "gbvbot_test") -> str:
-    """Recreate an empty PostgreSQL schema; returns a URL whose search_path is that schema."""
+def _drop_all(url: str, schema: str = PG_SCHEMA, create: bool = True) -> str:
+    """Recreate an empty PostgreSQL schema (or only drop it); returns a URL whose
+    search_path is that schema."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url, future=True)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
+            if create:
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
     return f"{url}?options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path, monkeypatch):
     """A migrated, empty database; DATABASE_URL and the secret key point at it."""
     if request.param == "sqlite":
@@ -55,6 +62,8 @@ def db_url(request, tmp_path, monkeypatch):
     yield url
     db.engine(url).dispose()
     _reset_caches()
+    if request.param == "postgresql":
+        _drop_all(PG_URL, create=False)
 
 
 def database_dump(url: str) -> bytes:

@@ -19,9 +19,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.find_place import ActionFindPlace
 from bot import config
+from bot.geo.distance import haversine_km
+from bot.geo.names import gazetteer
 from bot.services import directory
-from bot.services.directory import COLUMNS, EMERGENCY_LINE
-from bot.services.gazetteer import gazetteer
+from bot.services.directory import COLUMNS, csvio, index
 from bot.storage.db import session_scope
 from bot.storage.models import Place
 
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ICT = timezone(timedelta(hours=7))
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=ICT)  # a Monday in Huế
 HUONG_TRA, KIM_TRA, BINH_DIEN = "Phường Hương Trà", "Phường Kim Trà", "Xã Bình Điền"
+EMERGENCY_LINE = "Nếu nguy hiểm ngay lúc này, gọi 113."
 
 
 @pytest.fixture(autouse=True)
@@ -81,13 +83,7 @@ def production(monkeypatch):
     config.settings.cache_clear()
 
 
-# ---------------------------------------------------------------- distance and ranking
-
-def test_haversine_matches_a_known_distance():
-    # Tứ Hạ (former town centre) to the Bình Điền centroid: 0.1616° of latitude, 0.02° of longitude
-    assert directory.haversine_km(16.5216, 107.48, 16.36, 107.46) == pytest.approx(18.09, abs=0.05)
-    assert directory.haversine_km(16.5, 107.5, 16.5, 107.5) == 0
-
+# ---------------------------------------------------------------- ranking
 
 def test_places_are_ranked_by_distance_from_a_location(db_url, tmp_path):
     import_rows(tmp_path, [
@@ -151,21 +147,7 @@ def test_places_in_the_named_unit_come_before_nearer_ones_outside(db_url, tmp_pa
     assert [f.in_unit for f in found] == [True, False]
 
 
-# ---------------------------------------------------------------- opening hours
-
-def test_hours_crossing_midnight_are_open_until_the_next_morning():
-    rules = directory.parse_hours("Mon 22:00-06:00")
-
-    def at(day: int, hour: int, minute: int = 0) -> datetime:  # day 0 = Monday 30/11/2026
-        return datetime(2026, 11, 30) + timedelta(days=day, hours=hour, minutes=minute)
-
-    assert directory.is_open(rules, at(0, 23))  # Monday night
-    assert directory.is_open(rules, at(1, 5, 59))  # Tuesday early morning
-    assert not directory.is_open(rules, at(1, 6))  # Tuesday 06:00: closed
-    assert not directory.is_open(rules, at(0, 21, 59))  # Monday before opening
-    assert not directory.is_open(rules, at(0, 5))  # Monday early morning belongs to Sunday night
-    assert not directory.is_open(rules, at(1, 23))  # Tuesday night is not listed
-
+# ---------------------------------------------------------------- opening hours in Huế
 
 def test_open_now_uses_hue_time_whatever_the_server_clock(db_url, tmp_path):
     import_rows(tmp_path, [row("office", open_24_7="false", hours="Mon-Fri 07:30-11:30,13:30-17:00; Sat 07:30-11:30")])
@@ -181,24 +163,6 @@ def test_open_now_uses_hue_time_whatever_the_server_clock(db_url, tmp_path):
     assert office.open_at(datetime(2026, 12, 5, 9, 0, tzinfo=timezone.utc)) is False
     found = directory.nearest(unit=HUONG_TRA, now=datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc))
     assert found[0].open_now is True
-
-
-@pytest.mark.parametrize("text, problem", [
-    ("Mon-Fri", "expected days then times"),
-    ("Mon-Fri 7:30-11:30", "HH:MM-HH:MM"),
-    ("Lun 08:00-12:00", "days are"),
-    ("Mon 25:00-26:00", "not a time of day"),
-    ("Mon 08:00-08:00", "empty range"),
-])
-def test_bad_hours_are_rejected_with_a_reason(text, problem):
-    with pytest.raises(ValueError, match=problem):
-        directory.parse_hours(text)
-
-
-def test_hours_are_shown_in_vietnamese():
-    rules = directory.parse_hours("Mon-Fri 07:30-11:30,13:30-17:00; Sat 07:30-11:30")
-    assert directory.hours_vi(rules) == "T2–T6: 07:30–11:30, 13:30–17:00; T7: 07:30–11:30"
-    assert directory.hours_vi(directory.parse_hours("Daily 18:00-07:00")) == "Hằng ngày: 18:00–07:00"
 
 
 # ---------------------------------------------------------------- who sees what
@@ -246,7 +210,7 @@ def test_the_index_notices_changes_made_by_another_process(db_url, tmp_path, mon
     with session_scope() as session:  # like `gbvbot places import` in another process: no invalidate()
         session.add(Place(key="second", name="Nơi hai", kind="trusted_address", unit=HUONG_TRA, lat=16.5216,
                           lon=107.48, open_24_7=True, verified=True, sample=False, updated_at=datetime.now(timezone.utc)))
-    monkeypatch.setattr(directory, "REFRESH_SECONDS", 0)
+    monkeypatch.setattr(index, "REFRESH_SECONDS", 0)
     assert keys(directory.nearest(unit=HUONG_TRA)) == ["second", "first"]
 
 
@@ -287,7 +251,7 @@ def test_answer_uses_only_phones_from_the_data_or_verified_hotlines(db_url):
 
 def test_demo_data_covers_every_unit_with_marked_sample_entries():
     with open(directory.DEMO_FILE, encoding="utf-8", newline="") as stream:
-        rows, errors = directory._read(stream)
+        rows, errors = csvio._read(stream)
     assert errors == []
     for unit in directory.area_units():
         kinds = {r["kind"] for r in rows if r["unit"] == unit.name}
@@ -297,7 +261,7 @@ def test_demo_data_covers_every_unit_with_marked_sample_entries():
     assert all(re.fullmatch(r"0000 000 \d{3}", r["phones"]) for r in samples)
     for r in samples:  # near the unit's centroid, but not on it
         unit = gazetteer().by_name(r["unit"])
-        assert 0.2 < directory.haversine_km(unit.lat, unit.lon, r["lat"], r["lon"]) < 5, r["key"]
+        assert 0.2 < haversine_km(unit.lat, unit.lon, r["lat"], r["lon"]) < 5, r["key"]
     real = [r for r in rows if not r["sample"]]
     assert {r["phones"] for r in real} == {"113", "115", "111"}
     assert all(r["kind"] == "hotline" and r["verified"] and r["source"].startswith("https://") for r in real)

@@ -165,14 +165,17 @@ async def test_a_ladder_that_ends_unreached_after_the_reply_tells_the_resident_o
     monkeypatch.setattr(escalation_module, "FIRST_ALERT_WAIT", 0.05)
     service, sender, _ = make(None, fail={"1005"})
     slow = sender.send_alert
+    answered = asyncio.Event()
 
     async def slow_alert(chat, text, buttons):
-        await asyncio.sleep(0.2)  # the platform is slow to answer
+        await answered.wait()  # the platform answers only after the resident's reply went out
         return await slow(chat, text, buttons)
 
     sender.send_alert = slow_alert
     report = await service.report(sender="t-2", channel="telegram", category="child", reply_to="778")
     assert report.reachable  # still unknown when the reply went out: "an alert is being sent" is true
+    assert sender.to_residents == []
+    answered.set()
     await service.drain()
     assert len(sender.to_residents) == 1 and "113" in sender.to_residents[0][2]
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from bot.nlu.normalize import fold, strip_marks
-from bot.services.gazetteer import gazetteer
+from bot.geo.names import gazetteer
+from bot.nlu.normalize import fold
+from bot.vietnamese import strip_marks
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,10 @@ DOMAIN_FILE = ROOT / "domain.yml"
 FACTS_FILE = ROOT / "docs" / "facts.md"
 SHARED_FACTS_FILE = ROOT.parent / "shared" / "knowledge" / "facts.md"
 WEB = ROOT / "bot" / "channels" / "static"
-PYTHON_TEXTS = ["actions/*.py", "bot/*.py", "bot/channels/*.py", "bot/conversation/*.py", "bot/services/*.py"]
+PYTHON_TEXTS = [
+    "actions/*.py", "bot/*.py", "bot/channels/*.py", "bot/conversation/*.py", "bot/geo/*.py", "bot/services/*.py",
+    "bot/services/*/*.py",
+]
 
 
 # --- allow-lists (checked against docs/facts.md) -------------------------------------------

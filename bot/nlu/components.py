@@ -42,11 +42,12 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import vietnamese
+from bot.geo import names
 from bot.nlu import letters, normalize, triage
-from bot.services import gazetteer
 
 log = logging.getLogger(__name__)
-_TABLES = (Path(normalize.__file__), Path(gazetteer.__file__), gazetteer.DATA_FILE)
+_TABLES = (Path(normalize.__file__), Path(vietnamese.__file__), Path(names.__file__), names.DATA_FILE)
 
 
 def _tables_fingerprint() -> str:
@@ -89,7 +90,7 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._entity = config["entity"]
-        self._gazetteer = gazetteer.gazetteer()
+        self._gazetteer = names.gazetteer()
 
     @classmethod
     def create(

@@ -1,15 +1,18 @@
-"""Vietnamese text folding shared by the NLU pipeline, the safety net and the gazetteer.
+"""Vietnamese text folding for the NLU pipeline and the safety net.
 
 Residents type with diacritics, without them, in teencode, with old tone placement
 ("hoà") and in NFD from some keyboards. Everything that compares words compares their
-*folded* form: NFC, lowercase, marks stripped, đ→d, teencode expanded. The original text
-is never changed, so entity offsets stay valid.
+*folded* form: NFC, lowercase, marks stripped, đ→d (bot/vietnamese.py, shared with the
+place names), teencode expanded. The original text is never changed, so entity offsets
+stay valid.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from bot.vietnamese import nfc, strip_marks
 
 # Chat abbreviations → folded standard word(s). Keys and values are already folded.
 # Only tokens that are unambiguous once marks are stripped are listed: "o" (ở/ơ/ô),
@@ -37,13 +40,6 @@ TEENCODE: dict[str, str] = {
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def strip_marks(text: str) -> str:
-    """Lowercase, drop every combining mark and fold đ→d ("Hương Trà" → "huong tra")."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", stripped).replace("đ", "d")
-
-
 def fold_word(word: str) -> str:
     """Fold one token: marks stripped, teencode expanded (may return several words)."""
     plain = strip_marks(word)
@@ -53,11 +49,6 @@ def fold_word(word: str) -> str:
 def fold(text: str) -> str:
     """Fold a whole message into space-separated plain words."""
     return " ".join(fold_word(w) for w in _WORD.findall(nfc(text)))
-
-
-def nfc(text: str) -> str:
-    """Canonical composition: what the gateway hands to every component."""
-    return unicodedata.normalize("NFC", text)
 
 
 # --- Matching that respects the marks a resident typed -------------------------------------

@@ -32,7 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.nlu.normalize import marked_regex, matchable, strip_marks
+from bot.nlu.normalize import marked_regex, matchable
+from bot.vietnamese import strip_marks
 
 DANGER_NOW, HIGH_RISK, NONE_LEVEL = "danger_now", "high_risk", "none"
 _RANK = {NONE_LEVEL: 0, HIGH_RISK: 1, DANGER_NOW: 2}

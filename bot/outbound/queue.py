@@ -13,6 +13,11 @@ first: alerts > replies > broadcasts.
 The queue knows nothing about platforms: a channel gives it `send(chat, item)`, which
 raises `RetryLater` or `TemporaryFailure` to be tried again; any other exception fails
 the message (reported to `on_failure`).
+
+The queue reads the time only from its `clock` (time.monotonic unless given) and waits
+with the event loop's timers (`call_later`, `asyncio.sleep`), so the clock must keep the
+loop's pace: asyncio's loop runs on time.monotonic; a test passes `loop.time` of a loop
+whose time it controls (tests/fakes/clock.py).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[Hashable, Any], Awaitable[Any]]
 OnFailure = Callable[[Hashable, Any, BaseException], None]
+Clock = Callable[[], float]
 
 
 class Priority(IntEnum):
@@ -89,8 +95,10 @@ class Outbox:
         max_attempts: int = 4,
         on_failure: OnFailure | None = None,
         name: str = "outbox",
+        clock: Clock = time.monotonic,
     ):
         self._send = send
+        self._clock = clock
         self._spacing = 1.0 / per_second
         self._per_chat_interval = per_chat_interval
         self._max_in_flight = max_in_flight
@@ -119,8 +127,8 @@ class Outbox:
 
     async def close(self, drain: float = 2.0) -> None:
         """Give queued messages up to `drain` seconds, then cancel what is left."""
-        deadline = time.monotonic() + drain
-        while (self.pending or self._in_flight) and time.monotonic() < deadline:
+        deadline = self._clock() + drain
+        while (self.pending or self._in_flight) and self._clock() < deadline:
             await asyncio.sleep(0.05)
         self._closing = True
         self._wakeup.set()
@@ -143,7 +151,7 @@ class Outbox:
         state = self._chats.setdefault(chat, _Chat())
         heapq.heappush(state.jobs, (job.seq, job))
         if state.state == _IDLE:
-            self._settle(chat, state, time.monotonic())
+            self._settle(chat, state, self._clock())
         elif state.state == _READY:  # the chat may now be more urgent: a better entry for its head
             heapq.heappush(self._ready, (job.priority, state.jobs[0][0], chat))
         self._wakeup.set()
@@ -172,7 +180,7 @@ class Outbox:
         loop = asyncio.get_running_loop()
         while not self._closing:
             self._wakeup.clear()
-            delay = self._dispatch(time.monotonic())
+            delay = self._dispatch(self._clock())
             timer = None if delay is None else loop.call_later(delay, self._wakeup.set)
             try:
                 await self._wakeup.wait()
@@ -241,7 +249,7 @@ class Outbox:
                 result = await self._send(key, job.item)
             except RetryLater as error:
                 self.retried += 1
-                until = time.monotonic() + error.seconds
+                until = self._clock() + error.seconds
                 if error.scope == "all":
                     self._paused_until = max(self._paused_until, until)
                 else:
@@ -253,7 +261,7 @@ class Outbox:
                     self._fail(key, job, error)
                 else:
                     self.retried += 1
-                    chat.not_before = time.monotonic() + min(0.5 * 2 ** (job.attempts - 1), 30.0)
+                    chat.not_before = self._clock() + min(0.5 * 2 ** (job.attempts - 1), 30.0)
                     heapq.heappush(chat.jobs, (job.seq, job))
             except asyncio.CancelledError:
                 job.future.cancel()
@@ -265,10 +273,10 @@ class Outbox:
                 if not job.future.done():
                     job.future.set_result(result)
                 # Spacing counts from the answer, so the platform never sees two sends closer than that.
-                chat.not_before = max(chat.not_before, time.monotonic() + self._per_chat_interval)
+                chat.not_before = max(chat.not_before, self._clock() + self._per_chat_interval)
         finally:
             self._in_flight -= 1
-            self._settle(key, chat, time.monotonic())
+            self._settle(key, chat, self._clock())
             self._wakeup.set()
 
     def _fail(self, key: Hashable, job: _Job, error: BaseException) -> None:

@@ -28,8 +28,10 @@ from typing import Protocol
 from sqlalchemy import select, update
 
 from bot import content
+from bot.geo.distance import haversine_km
+from bot.geo.hours import HUE
+from bot.geo.names import gazetteer
 from bot.services import roster
-from bot.services.gazetteer import gazetteer
 from bot.storage.crypto import Sealer, pseudonym
 from bot.storage.db import session_scope
 from bot.storage.models import AuditLog, Case, CaseEvent, Officer, OfficerMessage, utcnow
@@ -276,14 +278,14 @@ class Escalation:
 
     def _next_office_opening(self) -> datetime:
         """Now if it is office hours, else the next opening (Huế time)."""
-        local = self.now().astimezone(roster.HUE)
+        local = self.now().astimezone(HUE)
         day = local
         for _ in range(8):
-            opening = datetime.combine(day.date(), OFFICE_OPEN, roster.HUE)
-            closing = datetime.combine(day.date(), OFFICE_CLOSE, roster.HUE)
+            opening = datetime.combine(day.date(), OFFICE_OPEN, HUE)
+            closing = datetime.combine(day.date(), OFFICE_CLOSE, HUE)
             if day.weekday() in OFFICE_DAYS and local < closing:
                 return max(opening, local)
-            day = datetime.combine(day.date() + timedelta(days=1), time(0), roster.HUE)
+            day = datetime.combine(day.date() + timedelta(days=1), time(0), HUE)
         return local
 
     async def notify_queued(self, case_id: str) -> None:
@@ -574,8 +576,6 @@ class Escalation:
 
     @staticmethod
     def _unit_near(location: tuple[float, float], max_km: float = 15.0) -> str | None:
-        from bot.services.directory import haversine_km
-
         lat, lon = location
         best = min(gazetteer().units, key=lambda u: haversine_km(lat, lon, u.lat, u.lon))
         return best.name if haversine_km(lat, lon, best.lat, best.lon) <= max_km else None
@@ -589,7 +589,7 @@ class Escalation:
     def _alert_text(self, case_id, category, severity, unit, created, rung, why="first") -> str:
         """`why`: first (the first alert of this case), escalated (an earlier rung did not
         acknowledge), unreached (nobody acknowledged), queued (a request for contact)."""
-        local = created.astimezone(roster.HUE) if created.tzinfo else created
+        local = created.astimezone(HUE) if created.tzinfo else created
         with session_scope() as session:
             reporter = session.scalar(select(Case.reporter).where(Case.id == case_id))
         lines = [

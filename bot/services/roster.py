@@ -1,9 +1,9 @@
 """Who is on duty: officers, weekly shifts with dated overrides, coverage by unit and role.
 
-Times are Asia/Ho_Chi_Minh. A shift whose end is before its start crosses midnight. When
-an officer has any shift on a given date (`day`), those replace the weekly pattern for that
-date; `off` makes it a day off. A duty desk or coordinator with no shifts at all counts as
-always reachable (a 24/7 desk).
+Times are Huế's, counted as in bot/geo/hours.py: a shift whose end is not after its start
+crosses midnight. When an officer has any shift on a given date (`day`), those replace the
+weekly pattern for that date; `off` makes it a day off. A duty desk or coordinator with no
+shifts at all counts as always reachable (a 24/7 desk).
 """
 
 from __future__ import annotations
@@ -15,21 +15,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
-from bot.services.gazetteer import gazetteer
+from bot.geo.hours import DAYS, HUE, covers, local_time, minutes
+from bot.geo.names import gazetteer
 from bot.storage.crypto import Sealer, pseudonym
 from bot.storage.db import session_scope
 from bot.storage.models import Officer, Shift, aware, utcnow
 
-HUE = ZoneInfo("Asia/Ho_Chi_Minh")
 ROLES = ("officer", "backup", "duty_desk", "coordinator")  # the ladder's rungs, in order
 AGENCIES = ("police", "social_affairs", "womens_union", "health", "justice", "coordination")
 TOKEN_LIFETIME = timedelta(days=90)  # an officer's API token; `gbvbot officers token ID` rotates it
 ALWAYS_REACHABLE = ("duty_desk", "coordinator")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 
 
@@ -159,22 +157,6 @@ def _parse_time(raw: str, where: str) -> str:
     return raw
 
 
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def _covers(start: str, end: str, minute: int, previous_day: bool) -> bool:
-    """Whether [start, end) contains `minute` of this day (or, for a shift of the previous
-    day crossing midnight, of the following morning)."""
-    s, e = _minutes(start), _minutes(end)
-    if e > s:
-        return not previous_day and s <= minute < e
-    if previous_day:
-        return minute < e
-    return minute >= s
-
-
 def _on_duty_at(shifts: list[Shift], local: datetime) -> bool:
     today, yesterday = local.date(), local.date() - timedelta(days=1)
     minute = local.hour * 60 + local.minute
@@ -185,14 +167,14 @@ def _on_duty_at(shifts: list[Shift], local: datetime) -> bool:
 
     for day, previous in ((today, False), (yesterday, True)):
         for shift in day_shifts(day):
-            if not shift.off and _covers(shift.start, shift.end, minute, previous):
+            if not shift.off and covers(minutes(shift.start), minutes(shift.end), minute, previous):
                 return True
     return False
 
 
 def on_duty(at: datetime | None = None) -> list[OnDuty]:
     """Every active officer reachable at `at` (default now), in ladder order."""
-    local = (at or datetime.now(HUE)).astimezone(HUE)
+    local = local_time(at)
     with session_scope() as session:
         officers = list(session.scalars(select(Officer).where(Officer.active.is_(True))))
         shifts = list(session.scalars(select(Shift)))
@@ -232,7 +214,7 @@ def import_roster(path: str | Path) -> int:
                 date_raw = (row.get("date") or "").strip()
                 if bool(weekday_raw) == bool(date_raw):
                     raise RosterError(f"{where}: give either weekday (Mon-Sun) or date (YYYY-MM-DD)")
-                if weekday_raw and weekday_raw not in WEEKDAYS:
+                if weekday_raw and weekday_raw not in DAYS:
                     raise RosterError(f"{where}: weekday must be Mon-Sun, got {row.get('weekday')!r}")
                 try:
                     day = date.fromisoformat(date_raw) if date_raw else None
@@ -240,7 +222,7 @@ def import_roster(path: str | Path) -> int:
                     raise RosterError(f"{where}: date must be YYYY-MM-DD, got {date_raw!r}") from None
                 off = (row.get("off") or "").strip().lower() in ("true", "1", "yes")
                 rows.append(Shift(
-                    officer_id=officer_id, weekday=WEEKDAYS.index(weekday_raw) if weekday_raw else None,
+                    officer_id=officer_id, weekday=DAYS.index(weekday_raw) if weekday_raw else None,
                     day=day, start=_parse_time(row.get("start") or "00:00", where),
                     end=_parse_time(row.get("end") or "24:00", where), off=off,
                 ))

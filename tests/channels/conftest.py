@@ -43,9 +43,13 @@ def rasa_like(message: str) -> list[dict]:
 
 
 class FakeRasa:
-    def __init__(self, answer=rasa_like, delay: float = 0.0):
+    """Rasa's REST webhook. `delay`: seconds each answer takes; `hold`: an event the answers
+    wait for (a test sets it when Rasa may answer)."""
+
+    def __init__(self, answer=rasa_like, delay: float = 0.0, hold: asyncio.Event | None = None):
         self.answer = answer
         self.delay = delay
+        self.hold = hold
         self.received: list[dict] = []
         self.server: TestServer | None = None
 
@@ -55,6 +59,8 @@ class FakeRasa:
             self.received.append(body)
             if self.delay:
                 await asyncio.sleep(self.delay)
+            if self.hold is not None:
+                await self.hold.wait()
             return web.json_response(self.answer(body["message"]))
 
         app = web.Application()
@@ -169,6 +175,7 @@ def channel(client: TestClient, kind: type):
 
 
 async def until(predicate, timeout: float = 10.0) -> None:
+    """Wait for a condition to hold (polls; fails after `timeout`)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:

@@ -1,61 +1,87 @@
 """The outbound queue: alerts overtake everything, limits hold, a retry-after delays only
-what it concerns, failures are retried or reported."""
+what it concerns, failures are retried or reported.
+
+Every test runs in virtual time (tests/fakes/clock.py): the queue reads the loop's clock,
+which moves only when nothing is left to run, so the moment each message went out is
+exact and the assertions are about the queue's decisions, not the machine's speed. How the
+queue keeps time on a real event loop is measured by `make bench` (bench/bench_timings.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from bot.outbound import Outbox, Priority, RetryLater, TemporaryFailure
+from tests.fakes.clock import in_virtual_time
 
 
 class Recorder:
-    """A `send` that records (chat, item, time) and can raise on cue."""
+    """A `send` that records (chat, item, virtual time of the answer), can take `delay`
+    seconds to answer and can raise on cue."""
 
     def __init__(self, delay: float = 0.0):
         self.delay = delay
         self.sent: list[tuple] = []
         self.raise_next: dict = {}  # chat -> list of exceptions to raise first
+        self.attempts: list[tuple] = []  # (chat, item, virtual time) of every call, failed ones too
+        self.active = self.most_active = 0
 
     async def __call__(self, chat, item):
+        loop = asyncio.get_running_loop()
+        self.attempts.append((chat, item, loop.time()))
         errors = self.raise_next.get(chat)
         if errors:
             raise errors.pop(0)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        self.sent.append((chat, item, time.monotonic()))
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self.active -= 1
+        self.sent.append((chat, item, loop.time()))
         return f"sent:{item}"
 
     def items(self) -> list:
         return [item for _chat, item, _at in self.sent]
 
+    def times(self) -> list[float]:
+        return [at for _chat, _item, at in self.sent]
+
+    def at(self, item) -> float:
+        return next(at for _chat, sent, at in self.sent if sent == item)
+
 
 async def started(send, **kwargs) -> Outbox:
-    outbox = Outbox(send, **{"per_second": 1000, "per_chat_interval": 0.0, **kwargs})
+    """An outbox on the loop's (virtual) clock; unless a test says otherwise, a send slot
+    every millisecond and no spacing per chat."""
+    outbox = Outbox(send, **{"per_second": 1000, "per_chat_interval": 0.0, "clock": asyncio.get_running_loop().time, **kwargs})
     await outbox.start()
     return outbox
 
 
+@in_virtual_time
 async def test_an_alert_queued_after_broadcasts_goes_out_next():
     send = Recorder()
-    outbox = await started(send, per_second=20)
+    outbox = await started(send, per_second=20)  # a send slot every 0.05 s
     try:
         for number in range(40):
             outbox.put(f"resident{number}", f"broadcast{number}", Priority.BROADCAST)
-        await asyncio.sleep(0.12)  # a few broadcasts have gone out
+        await asyncio.sleep(0.12)  # slots at 0, 0.05 and 0.10 have gone to broadcasts
+        assert send.items() == ["broadcast0", "broadcast1", "broadcast2"]
         alert = outbox.put("officer", "alert", Priority.ALERT)
         reply = outbox.put("resident-x", "reply", Priority.REPLY)
         await asyncio.wait_for(asyncio.gather(alert, reply), timeout=1)
-        order = send.items()
-        assert order.index("alert") < order.index("reply") < len(order)
-        assert all(item.startswith("broadcast") for item in order[order.index("reply") + 1:])
-        assert order.index("alert") <= 4  # waited for one send slot at most, not for 40 broadcasts
     finally:
         await outbox.close(drain=0)
+    # the next two slots (0.15, 0.20): the alert, then the reply, before the 37 broadcasts left
+    assert send.items() == ["broadcast0", "broadcast1", "broadcast2", "alert", "reply"]
+    assert send.at("alert") == pytest.approx(0.15) and send.at("reply") == pytest.approx(0.20)
 
 
+@in_virtual_time
 async def test_one_chat_gets_its_messages_in_order_and_spaced():
     send = Recorder()
     outbox = await started(send, per_chat_interval=0.2)
@@ -65,10 +91,22 @@ async def test_one_chat_gets_its_messages_in_order_and_spaced():
     finally:
         await outbox.close(drain=0)
     assert send.items() == [0, 1, 2, 3]
-    times = [at for _c, _i, at in send.sent]
-    assert all(b - a >= 0.19 for a, b in zip(times, times[1:]))
+    assert send.times() == pytest.approx([0.0, 0.2, 0.4, 0.6])
 
 
+@in_virtual_time
+async def test_the_spacing_of_one_chat_counts_from_the_platforms_answer():
+    send = Recorder(delay=0.1)  # each send takes 0.1 s to be answered
+    outbox = await started(send, per_chat_interval=0.2)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(outbox.put("chat", n) for n in range(3))), timeout=3)
+    finally:
+        await outbox.close(drain=0)
+    calls = [at for _chat, _item, at in send.attempts]
+    assert calls == pytest.approx([0.0, 0.3, 0.6])  # answered at 0.1, next call 0.2 later
+
+
+@in_virtual_time
 async def test_within_one_chat_messages_keep_their_order_whatever_their_priority():
     """"An officer took your case" (alert priority) must not arrive before the reply still
     queued for the same chat ("an alert is being sent")."""
@@ -83,20 +121,22 @@ async def test_within_one_chat_messages_keep_their_order_whatever_their_priority
     assert send.items() == ["reply0", "reply1", "reply2", "officer took the case"]
 
 
+@in_virtual_time
 async def test_a_chat_holding_an_alert_goes_before_chats_holding_only_broadcasts():
     send = Recorder()
     outbox = await started(send, per_second=50)
     try:
         broadcasts = [outbox.put(f"subscriber{n}", f"broadcast{n}", Priority.BROADCAST) for n in range(20)]
-        reply = outbox.put("resident", "reply")
+        campaign = outbox.put("resident", "campaign", Priority.BROADCAST)  # queued after the 20 others
         alert = outbox.put("resident", "alert", Priority.ALERT)
-        await asyncio.wait_for(asyncio.gather(alert, reply, *broadcasts), timeout=3)
+        await asyncio.wait_for(asyncio.gather(alert, campaign, *broadcasts), timeout=3)
     finally:
         await outbox.close(drain=0)
-    order = send.items()
-    assert order.index("reply") < order.index("alert") < order.index("broadcast5")
+    # the resident's chat holds an alert: its head (a broadcast) takes the first slot, the alert the next
+    assert send.items() == ["campaign", "alert"] + [f"broadcast{n}" for n in range(20)]
 
 
+@in_virtual_time
 async def test_the_overall_rate_is_never_exceeded():
     send = Recorder()
     outbox = await started(send, per_second=25)
@@ -105,48 +145,47 @@ async def test_the_overall_rate_is_never_exceeded():
         await asyncio.wait_for(asyncio.gather(*futures), timeout=5)
     finally:
         await outbox.close(drain=0)
-    times = [at for _c, _i, at in send.sent]
-    most_in_a_second = max(sum(1 for t in times if start <= t < start + 1) for start in times)
-    assert most_in_a_second <= 26
-    assert times[-1] - times[0] >= 59 / 25 - 0.05
+    times = send.times()
+    assert times == pytest.approx([n / 25 for n in range(60)])  # evenly spaced slots, none skipped
+    most_in_a_second = max(sum(1 for t in times if start <= t < start + 1 - 1e-9) for start in times)
+    assert most_in_a_second == 25
 
 
+@in_virtual_time
 async def test_retry_after_for_one_chat_delays_only_that_chat():
     send = Recorder()
     send.raise_next["slow-chat"] = [RetryLater(1.0)]
     outbox = await started(send)
     try:
-        started_at = time.monotonic()
         delayed = outbox.put("slow-chat", "late")
         others = [outbox.put(f"chat{n}", n) for n in range(5)]
-        await asyncio.wait_for(asyncio.gather(*others), timeout=0.5)
-        assert time.monotonic() - started_at < 0.5
-        assert not delayed.done()
-        await asyncio.wait_for(delayed, timeout=2)
-        assert time.monotonic() - started_at >= 1.0
+        await asyncio.wait_for(asyncio.gather(delayed, *others), timeout=2)
     finally:
         await outbox.close(drain=0)
+    assert [send.at(n) for n in range(5)] == pytest.approx([0.001, 0.002, 0.003, 0.004, 0.005])  # the next slots
+    assert [at for chat, _item, at in send.attempts if chat == "slow-chat"] == pytest.approx([0.0, 1.0])
     assert outbox.retried == 1
 
 
+@in_virtual_time
 async def test_overall_retry_after_pauses_everyone_and_alerts_go_first_after_it():
     send = Recorder()
     send.raise_next["a"] = [RetryLater(0.5, scope="all")]
     outbox = await started(send)
     try:
         first = outbox.put("a", "first", Priority.BROADCAST)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # "a" was refused at 0: everyone waits until 0.5
         broadcasts = [outbox.put(f"b{n}", f"broadcast{n}", Priority.BROADCAST) for n in range(3)]
         alert = outbox.put("officer", "alert", Priority.ALERT)
-        await asyncio.sleep(0.3)
-        assert send.sent == []  # paused
         await asyncio.wait_for(asyncio.gather(first, alert, *broadcasts), timeout=2)
     finally:
         await outbox.close(drain=0)
-    assert send.items()[0] == "alert"
+    assert send.items() == ["alert", "first", "broadcast0", "broadcast1", "broadcast2"]
+    assert send.at("alert") == pytest.approx(0.5)  # nothing went out during the pause
 
 
-async def test_temporary_failures_are_retried_then_reported():
+@in_virtual_time
+async def test_temporary_failures_are_retried_with_backoff_then_reported():
     failures = []
     send = Recorder()
     send.raise_next["flaky"] = [TemporaryFailure("drop"), TemporaryFailure("timeout")]
@@ -161,8 +200,12 @@ async def test_temporary_failures_are_retried_then_reported():
     finally:
         await outbox.close(drain=0)
     assert failures == [("dead", "gone")]
+    # tried again 0.5 s, then 1 s after a failure (plus the one-millisecond slot of "dead")
+    assert [at for chat, _item, at in send.attempts if chat == "flaky"] == pytest.approx([0.0, 0.5, 1.5])
+    assert [at for chat, _item, at in send.attempts if chat == "dead"] == pytest.approx([0.001, 0.501, 1.501])
 
 
+@in_virtual_time
 async def test_a_permanent_error_fails_the_message_at_once():
     send = Recorder()
     send.raise_next["blocked"] = [PermissionError("bot was blocked")]
@@ -173,8 +216,10 @@ async def test_a_permanent_error_fails_the_message_at_once():
         assert await asyncio.wait_for(outbox.put("blocked", "y"), timeout=1) == "sent:y"
     finally:
         await outbox.close(drain=0)
+    assert [item for _chat, item, _at in send.attempts] == ["x", "y"]  # "x" was not tried again
 
 
+@in_virtual_time
 async def test_cancelling_a_chat_drops_what_is_still_queued():
     send = Recorder()
     outbox = await started(send, per_chat_interval=0.3)
@@ -183,19 +228,24 @@ async def test_cancelling_a_chat_drops_what_is_still_queued():
         rest = [outbox.put("chat", n) for n in range(3)]
         await asyncio.wait_for(first, timeout=1)
         assert outbox.cancel("chat") == 3
-        await asyncio.sleep(0.5)
+        # queued after the cancel, in the same chat's line: had anything cancelled stayed
+        # queued, it would go out before this
+        marker = outbox.put("chat", "marker")
+        await asyncio.wait_for(marker, timeout=1)
     finally:
         await outbox.close(drain=0)
-    assert send.items() == ["one"] and all(f.cancelled() for f in rest)
+    assert send.items() == ["one", "marker"] and all(f.cancelled() for f in rest)
 
 
+@in_virtual_time
 async def test_in_flight_limit_and_slow_sends_do_not_block_other_chats_forever():
     send = Recorder(delay=0.3)
     outbox = await started(send, max_in_flight=4)
     try:
-        started_at = time.monotonic()
         futures = [outbox.put(f"chat{n}", n) for n in range(8)]
         await asyncio.wait_for(asyncio.gather(*futures), timeout=2)
-        assert 0.55 < time.monotonic() - started_at < 1.0  # two rounds of four
     finally:
         await outbox.close(drain=0)
+    assert send.most_active == 4
+    # two rounds of four, each started in consecutive one-millisecond slots
+    assert send.times() == pytest.approx([0.3, 0.301, 0.302, 0.303, 0.6, 0.601, 0.602, 0.603])

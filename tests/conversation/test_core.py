@@ -209,32 +209,39 @@ async def test_the_safe_word_answers_neutrally_even_if_erasing_fails(db_url, mon
     assert answer.messages == [{"text": TEXTS["safe_word_reply"], "buttons": []}] and answer.erased
 
 
-async def test_quick_exit_during_a_pending_reply_leaves_no_conversation_stored(db_url):
+def test_quick_exit_during_a_pending_reply_leaves_no_conversation_stored(db_url):
     """The web page's quick exit arrives while Rasa still answers the last message; Rasa saves
     the conversation as its turn ends. Erasing waits for that turn, and a save of a
-    conversation begun before the erasure is refused."""
+    conversation begun before the erasure is refused. (Virtual time: a pause lets every
+    task run as far as it can, however slow the machine.)"""
     import asyncio
 
     from bot.storage import conversations
     from bot.storage.models import utcnow
+    from tests.fakes.clock import run
 
-    release = asyncio.Event()
+    async def scenario():
+        in_rasa, release = asyncio.Event(), asyncio.Event()
 
-    class SlowRasa(ScriptedRasa):
-        async def send(self, sender, message, channel):
-            began = utcnow()
-            await release.wait()
-            conversations.store(sender, b'{"events": []}', began)  # what Rasa's tracker store does
-            return [{"text": "…"}]
+        class SlowRasa(ScriptedRasa):
+            async def send(self, sender, message, channel):
+                began = utcnow()
+                in_rasa.set()
+                await release.wait()
+                conversations.store(sender, b'{"events": []}', began)  # what Rasa's tracker store does
+                return [{"text": "…"}]
 
-    core, _, _, _ = core_with(SlowRasa())
-    turn = asyncio.create_task(core.handle(Message("web", "resident-11", text="xin chào")))
-    await asyncio.sleep(0.05)
-    exit_ = asyncio.create_task(core.forget("web", "resident-11"))
-    await asyncio.sleep(0.05)
-    assert not exit_.done()  # the erasure waits for the turn in flight
-    release.set()
-    await asyncio.gather(turn, exit_)
+        core, _, _, _ = core_with(SlowRasa())
+        turn = asyncio.create_task(core.handle(Message("web", "resident-11", text="xin chào")))
+        await in_rasa.wait()
+        exit_ = asyncio.create_task(core.forget("web", "resident-11"))
+        await asyncio.sleep(1)  # virtual: the erasure has run as far as it can
+        assert not exit_.done()  # it waits for the turn in flight
+        release.set()
+        await asyncio.gather(turn, exit_)
+        return core
+
+    core = run(scenario())
     sender = core.sender_of(Message("web", "resident-11"))
     assert conversations.load(sender) is None
     late = utcnow()

