@@ -87,9 +87,10 @@ def _opened(sealed: bytes | None) -> str | None:
     return _sealer().open(sealed).decode() if sealed else None
 
 
-def audit(actor: str, action: str, case_id: str | None = None) -> None:
+def audit(actor: str, action: str, case_id: str | None = None, subject: str | None = None) -> None:
+    """An append-only row: `actor` did `action` (to `case_id`, or to the account `subject`)."""
     with session_scope() as session:
-        session.add(AuditLog(actor=actor, action=action, case_id=case_id))
+        session.add(AuditLog(actor=actor, action=action, case_id=case_id, subject=subject))
 
 
 def _event(session, case_id: str, kind: str, officer_id: int | None = None, rung: int | None = None,
@@ -451,11 +452,14 @@ class Escalation:
     @staticmethod
     def _may_act(session, case: Case, officer_id: int, closing: bool = False) -> bool:
         """An officer acts only on their units' cases; closes only the case they hold
-        (coordinators: any)."""
+        (coordinators and console admins: any). A console official never acts on a case."""
         officer = session.get(Officer, officer_id)
-        if officer is None or not officer.active or not roster.may_see(officer.role, officer.units.split(";"), case.ward):
+        if officer is None or not officer.active or officer.console_role == "official":
             return False
-        return not closing or officer.role == "coordinator" or case.assigned_officer_id == officer_id
+        coordinating = officer.role == "coordinator" or officer.console_role in ("coordinator", "admin")
+        if not coordinating and not roster.may_see(officer.role, officer.units.split(";"), case.ward):
+            return False
+        return not closing or coordinating or case.assigned_officer_id == officer_id
 
     async def acknowledge(self, case_id: str, officer_id: int) -> str:
         """'assigned', 'taken' (someone else was first), 'closed', or 'forbidden' (another unit's case)."""
