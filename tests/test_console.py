@@ -145,10 +145,13 @@ async def test_forms_without_the_right_csrf_token_are_refused(console):
     other_site = await console.client.post(
         "/console/cases/CA000001/ack", data={"csrf": await console.csrf("/console/cases/CA000001")},
         headers={"Origin": "https://evil.example"}, allow_redirects=False)
-    assert no_token.status == wrong.status == other_site.status == 403
+    cross_site = await console.client.post(
+        "/console/cases/CA000001/ack", data={"csrf": await console.csrf("/console/cases/CA000001")},
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "null"}, allow_redirects=False)
+    assert no_token.status == wrong.status == other_site.status == cross_site.status == 403
     with session_scope() as session:
         assert session.get(Case, "CA000001").status == "alerting"
-    assert audit_actions().count("csrf_refused") == 4
+    assert audit_actions().count("csrf_refused") == 5
 
 
 async def test_an_idle_session_ends_and_the_auto_refresh_does_not_keep_it_alive(console):

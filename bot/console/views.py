@@ -82,8 +82,14 @@ def _redirect(location: str) -> web.Response:
 
 
 def _same_origin(request: web.Request) -> bool:
+    """A form posted from another site is refused. Browsers say so in Sec-Fetch-Site; with
+    Referrer-Policy no-referrer their Origin on a form POST is "null", so Origin is only
+    compared when it names a site (and when Sec-Fetch-Site is absent: older browsers)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
     origin = request.headers.get("Origin")
-    return origin is None or origin.split("://", 1)[-1].rstrip("/") == request.host
+    return origin in (None, "null") or origin.split("://", 1)[-1].rstrip("/") == request.host
 
 
 def routes(settings: Settings, service: escalation.Escalation | None) -> list[web.RouteDef]:
@@ -213,9 +219,11 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
             "minutes": int((now - aware(c.created_at)).total_seconds() // 60), "at": _local(c.created_at),
             "mine": c.assigned_officer_id == session.user.id,
         } for c in rows]
-        # The page refreshes itself; that refresh is not activity (the idle timeout still runs).
-        return page("queue.html", session=session, cases=cases,
-                    refresh=f"{REFRESH_SECONDS}; url=/console/cases?auto=1")
+        # The page refreshes itself unless the user turned that off (WCAG 2.2.1); the refresh
+        # is not activity (the idle timeout still runs).
+        live = request.query.get("live") != "0"
+        return page("queue.html", session=session, cases=cases, live=live,
+                    refresh=f"{REFRESH_SECONDS}; url=/console/cases?auto=1" if live else None)
 
     @signed_in(*ROLES_WITH_CASES)
     async def case_page(request: web.Request) -> web.Response:
@@ -295,10 +303,14 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
             rows = list(db.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(200)))
         return page("audit.html", session=session, rows=rows)
 
-    stylesheet = (STATIC / "console.css").read_text(encoding="utf-8")
+    files = {name: ((STATIC / name).read_bytes(), kind)
+             for name, kind in (("console.css", "text/css"), ("favicon.svg", "image/svg+xml"))}
 
-    async def css(_request: web.Request) -> web.Response:
-        return web.Response(text=stylesheet, content_type="text/css", charset="utf-8")
+    async def static(request: web.Request) -> web.Response:
+        found = files.get(request.match_info["name"])
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1])
 
     async def to_console(_request: web.Request) -> web.Response:
         return _redirect("/console/")
@@ -316,6 +328,6 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("POST", "/cases/{case_id}/write", action("write")),
         ("POST", "/cases/{case_id}/close", action("close")),
         ("GET", "/audit", audit_log),
-        ("GET", "/static/console.css", css),
+        ("GET", "/static/{name}", static),
     ]
     return [web.route(method, "/console" + path, secure_headers(handler)) for method, path, handler in table]
