@@ -104,3 +104,43 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(db_url, monkeypatch)
         actions = [a for (a,) in session.execute(select(AuditLog.action))]
     assert actions.count("sign_in_failed") == 6 and actions.count("locked") == 1
     assert actions.count("sign_in_locked") == 1 and actions.count("sign_in") == 1
+
+
+def test_migration_0009_keeps_the_roster_its_shifts_cases_and_tokens(tmp_path, monkeypatch):
+    """Upgrading a database with officers (0008) to the one users table loses nothing."""
+    from sqlalchemy import text
+
+    from bot.storage import db
+    from tests.conftest import _reset_caches
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("GBVBOT_SECRET_KEY", "test-secret-key-0123456789abcdef-xyz")
+    monkeypatch.setenv("GBVBOT_VAR_DIR", str(tmp_path / "var"))
+    _reset_caches()
+    try:
+        db.upgrade(url, "0008")
+        with db.engine(url).begin() as conn:
+            for officer_id, role in ((1, "officer"), (2, "coordinator")):
+                conn.execute(text(
+                    "INSERT INTO officers (id, display_name, agency, role, units, token_hash, token_expires_at, active,"
+                    " created_at) VALUES (:id, 'Cán bộ', 'police', :role, 'Phường Kim Trà', :hash, :expires, 1, :now)"),
+                    {"id": officer_id, "role": role, "hash": roster.token_hash(f"token-{officer_id}"),
+                     "expires": accounts.utcnow() + timedelta(days=30), "now": accounts.utcnow()})
+            conn.execute(text("INSERT INTO shifts (officer_id, weekday, start, \"end\", off) VALUES (1, 0, '07:00', '17:00', 0)"))
+            conn.execute(text(
+                "INSERT INTO cases (id, sender, status, severity, category, channel, created_at, rung, reporter, relay,"
+                " assigned_officer_id, updated_at) VALUES ('C1', 's', 'acknowledged', 'critical', 'other', 'web', :now,"
+                " 0, 'resident', 1, 1, :now)"), {"now": accounts.utcnow()})
+        db.engine.cache_clear()
+        db._factory.cache_clear()
+        db.upgrade(url)
+        with session_scope() as session:
+            roles = {o.id: o.console_role for o in session.scalars(select(Officer))}
+            assert session.scalar(text("SELECT count(*) FROM shifts")) == 1
+            assert session.scalar(text("SELECT assigned_officer_id FROM cases WHERE id = 'C1'")) == 1
+        assert roles == {1: "officer", 2: "coordinator"}
+        assert roster.officer_by_token("token-1").id == 1
+    finally:
+        db.engine(url).dispose()
+        _reset_caches()
