@@ -198,6 +198,64 @@ def _check_officers(officers: list) -> int:
     return 1 if failed else 0
 
 
+def _new_password() -> str | None:
+    """GBVBOT_NEW_PASSWORD, else asked twice on the terminal (never echoed, never logged)."""
+    import getpass
+    import os
+
+    password = os.environ.get("GBVBOT_NEW_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        print("error: set GBVBOT_NEW_PASSWORD or run on a terminal to be asked for the password", file=sys.stderr)
+        return None
+    first = getpass.getpass("password: ")
+    if getpass.getpass("password again: ") != first:
+        print("error: the two passwords differ; nothing was written", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_users(args) -> int:
+    from bot.services import accounts, roster
+    from bot.storage import db
+
+    db.upgrade()
+    try:
+        if args.action == "add":
+            accounts.check_new_user(args.username, args.role, args.units, args.telegram_id, args.name,
+                                    args.agency, args.officer_id)  # bad flags fail before the password is asked
+            password = _new_password()
+            if password is None:
+                return 1
+            user_id = accounts.add_user(args.username, args.role, password, units=args.units,
+                                        telegram_id=args.telegram_id, display_name=args.name,
+                                        agency=args.agency, officer_id=args.officer_id)
+            print(f"added user {args.username.strip().lower()} (id {user_id}, role {args.role}); "
+                  "sign in at /console/")
+        elif args.action == "list":
+            now = accounts.utcnow()
+            for user in accounts.list_users():
+                state = "disabled" if not user.active else "locked" if user.locked_until and \
+                    accounts.aware(user.locked_until) > now else "active"
+                seen = f"{user.last_seen_at:%Y-%m-%d %H:%M}" if user.last_seen_at else "never"
+                print(f"{user.id}\t{user.username}\t{user.console_role}\t{user.role or '-'}\t{user.units}\t"
+                      f"{state}\t{seen}\t{user.display_name}")
+        elif args.action == "disable":
+            accounts.disable_user(args.username)
+            print(f"disabled {args.username}: no sign-in, no API token, no alerts; sessions ended")
+        elif args.action == "reset":
+            password = _new_password()
+            if password is None:
+                return 1
+            accounts.reset_password(args.username, password)
+            print(f"new password set for {args.username}; the lock is lifted and sessions ended")
+    except (accounts.AccountError, roster.RosterError) as error:
+        print(f"error: {error}; nothing was written", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_roster(args) -> int:
     from bot.services import roster
     from bot.storage import db
@@ -286,6 +344,23 @@ def parser() -> argparse.ArgumentParser:
     rem = officers_sub.add_parser("remove", help="deactivate an officer and forget their channel ids")
     rem.add_argument("id", type=int)
     officers.set_defaults(func=cmd_officers)
+    users = sub.add_parser("users", help="web console accounts (/console/)")
+    users_sub = users.add_subparsers(dest="action", required=True)
+    uadd = users_sub.add_parser("add", help="create an account (password from GBVBOT_NEW_PASSWORD, else asked)")
+    uadd.add_argument("--username", required=True, help="3-32 characters: a-z, 0-9, '.', '_', '-'")
+    uadd.add_argument("--role", required=True, choices=["officer", "coordinator", "official", "admin"],
+                      help="officer: cases of their units; coordinator: all cases; official: no case content; admin: users, audit")
+    uadd.add_argument("--units", help="officers: comma- or ';'-separated phường/xã, or * for area-wide")
+    uadd.add_argument("--telegram-id", help="numeric Telegram user id (officers and coordinators: alerts)")
+    uadd.add_argument("--name", help="display name shown to colleagues (default: the username)")
+    uadd.add_argument("--agency", help="police, social_affairs, womens_union, health, justice, coordination")
+    uadd.add_argument("--officer-id", type=int, help="give an officer already on the roster a sign-in")
+    users_sub.add_parser("list", help="every account: id, username, role, roster role, units, state, last seen")
+    udis = users_sub.add_parser("disable", help="stop an account: no sign-in, API token or alerts")
+    udis.add_argument("username")
+    ures = users_sub.add_parser("reset", help="set a new password (GBVBOT_NEW_PASSWORD, else asked); lifts a lock")
+    ures.add_argument("username")
+    users.set_defaults(func=cmd_users)
     rost = sub.add_parser("roster", help="duty shifts")
     rost_sub = rost.add_subparsers(dest="action", required=True)
     rimp = rost_sub.add_parser("import", help="replace shifts from a CSV: officer_id,weekday,date,start,end,off")

@@ -48,6 +48,7 @@ class Settings:
     rate_per_address: int = 120
     new_sessions_per_address: int = 30
     cases_per_5_minutes: int = 10
+    console_idle_minutes: int = 30  # a console session unused this long is signed out
     # Telegram: on when the token is set; webhook mode when the URL is set, polling otherwise.
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_webhook_url: str | None = None
@@ -262,6 +263,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         rate_per_address=_positive(env, "GBVBOT_RATE_PER_ADDRESS", 120),
         new_sessions_per_address=_positive(env, "GBVBOT_NEW_SESSIONS_PER_ADDRESS", 30),
         cases_per_5_minutes=_positive(env, "GBVBOT_CASES_PER_5_MINUTES", 10),
+        console_idle_minutes=_positive(env, "GBVBOT_CONSOLE_IDLE_MINUTES", 30),
         log_level=log_level,
         **_telegram(env),
         **_zalo(env),

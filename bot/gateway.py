@@ -1,4 +1,5 @@
-"""The gateway: the one public HTTP surface (web chat, messaging webhooks, health, case API).
+"""The gateway: the one public HTTP surface (web chat, messaging webhooks, health, case API,
+the officers' web console at /console/).
 
 Rasa and the action server listen on loopback behind it; channels hand messages to the
 conversation core, which talks to Rasa through one client. The scheduler (escalation
@@ -15,7 +16,7 @@ from datetime import timedelta
 from aiohttp import web
 from sqlalchemy import text
 
-from bot import admin, scheduler
+from bot import admin, console, scheduler
 from bot.channels import web as web_channel
 from bot.channels.http import refuse_compressed_bodies
 from bot.channels.telegram import TelegramChannel
@@ -110,7 +111,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(web_channel.routes(core, settings.demo, limits, settings.trusted_proxies))
     for channel in channels:
         app.add_routes(channel.routes())
-    app.add_routes([web.get("/healthz", healthz), *admin.routes(settings, service)])
+    app.add_routes([web.get("/healthz", healthz), *admin.routes(settings, service), *console.routes(settings, service)])
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app

@@ -21,9 +21,10 @@ DOMAIN_FILE = ROOT / "domain.yml"
 FACTS_FILE = ROOT / "docs" / "facts.md"
 SHARED_FACTS_FILE = ROOT.parent / "shared" / "knowledge" / "facts.md"
 WEB = ROOT / "bot" / "channels" / "static"
+CONSOLE_TEMPLATES = ROOT / "bot" / "console" / "templates"
 PYTHON_TEXTS = [
     "actions/*.py", "bot/*.py", "bot/channels/*.py", "bot/conversation/*.py", "bot/geo/*.py", "bot/services/*.py",
-    "bot/services/*/*.py",
+    "bot/services/*/*.py", "bot/console/*.py",
 ]
 
 
@@ -336,6 +337,10 @@ def web_texts() -> dict[str, str]:
     texts.update(
         {f"index.html:{i}": line.strip() for i, line in enumerate(page.splitlines()) if VIETNAMESE.search(line)}
     )
+    for template in sorted(CONSOLE_TEMPLATES.glob("*.html")):  # the web console's labels
+        page = re.sub(r"\{[{%].*?[%}]\}|<[^>]+>", "\n", template.read_text(encoding="utf-8"), flags=re.S)
+        texts.update({f"console/{template.name}:{i}": line.strip()
+                      for i, line in enumerate(page.splitlines()) if VIETNAMESE.search(line)})
     return texts
 
 

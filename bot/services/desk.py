@@ -1,5 +1,5 @@
-"""The officer desk: what an officer does with a case, whatever they use (Telegram today, the
-web console next). A channel turns the officer's tap, reply or command into one of the typed
+"""The officer desk: what an officer does with a case, whatever they use (Telegram, the web
+console). A channel turns the officer's tap, reply or command into one of the typed
 events below and shows the `Answer`; it never reads case ids out of message text: a reply is
 matched to its case by the message it answers (escalation.case_of_message)."""
 
@@ -36,13 +36,21 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Write:
+    """The officer wrote to the resident of a case from the web console's relay form."""
+
+    case_id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Close:
     case_id: str
     outcome: str
     note: str | None = None
 
 
-Event = Take | PassOn | Reply | Close
+Event = Take | PassOn | Reply | Write | Close
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,9 @@ class OfficerDesk:
                 case_id = cases.case_of_message(message_ref)
                 if case_id is None:
                     return Answer("", handled=False)
+                relayed = await self.escalation.relay_to_resident(case_id, officer_id, text)
+                return Answer(content.text("officer_relayed" if relayed else "officer_not_relayed"))
+            case Write(case_id, text):
                 relayed = await self.escalation.relay_to_resident(case_id, officer_id, text)
                 return Answer(content.text("officer_relayed" if relayed else "officer_not_relayed"))
             case Close(case_id, outcome, note):

@@ -89,14 +89,36 @@ def _opened(sealed: bytes | None) -> str | None:
     return _sealer().open(sealed).decode() if sealed else None
 
 
-def audit(actor: str, action: str, case_id: str | None = None) -> None:
+def audit(actor: str, action: str, case_id: str | None = None, subject: str | None = None) -> None:
+    """An append-only row: `actor` did `action` (to `case_id`, or to the account `subject`)."""
     with session_scope() as session:
-        session.add(AuditLog(actor=actor, action=action, case_id=case_id))
+        session.add(AuditLog(actor=actor, action=action, case_id=case_id, subject=subject))
+
+
+def _message_sealer() -> Sealer:
+    return Sealer("case-message")
 
 
 def _event(session, case_id: str, kind: str, officer_id: int | None = None, rung: int | None = None,
-           ref: bytes | None = None) -> None:
-    session.add(CaseEvent(case_id=case_id, kind=kind, officer_id=officer_id, rung=rung, ref=ref))
+           ref: bytes | None = None, text: str | None = None) -> None:
+    """One step of a case; a relayed message's text is kept sealed (the console shows it)."""
+    session.add(CaseEvent(case_id=case_id, kind=kind, officer_id=officer_id, rung=rung, ref=ref,
+                          text=_message_sealer().seal(text.encode()) if text else None))
+
+
+def relayed_messages(case_id: str) -> list[tuple[datetime, str, str]]:
+    """The messages relayed on a case, oldest first: (time, "relay_in" | "relay_out", text).
+    Texts erased by the resident or by retention are left out."""
+    sealer = _message_sealer()
+    with session_scope() as session:
+        rows = session.execute(select(CaseEvent.at, CaseEvent.kind, CaseEvent.text).where(
+            CaseEvent.case_id == case_id, CaseEvent.text.isnot(None)).order_by(CaseEvent.id)).all()
+    return [(at, kind, sealer.open(text).decode()) for at, kind, text in rows]
+
+
+def _forget_messages(session, case_ids) -> None:
+    session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(case_ids), CaseEvent.text.isnot(None))
+                    .values(text=None).execution_options(synchronize_session=False))
 
 
 def _message_key(ref: str) -> str:
@@ -322,6 +344,8 @@ class Escalation:
         and the officers who hold or were alerted to the case are told; the case stays open
         for them to record what they did."""
         self.outbox.pop(sender, None)
+        with session_scope() as session:  # the relayed messages go, whatever the case's state
+            _forget_messages(session, select(Case.id).where(Case.sender == sender).scalar_subquery())
         if self._open_senders is not None and sender not in self._open_senders:
             return
         with session_scope() as session:
@@ -358,7 +382,7 @@ class Escalation:
             if case is None:
                 return False
             officer = session.get(Officer, case.assigned_officer_id)
-            _event(session, case.id, "relay_in", officer_id=officer.id if officer else None)
+            _event(session, case.id, "relay_in", officer_id=officer.id if officer else None, text=text)
             chat = roster._sealer().open(officer.telegram_chat).decode() if officer and officer.telegram_chat else None
             case_id = case.id
         if chat:
@@ -453,11 +477,14 @@ class Escalation:
     @staticmethod
     def _may_act(session, case: Case, officer_id: int, closing: bool = False) -> bool:
         """An officer acts only on their units' cases; closes only the case they hold
-        (coordinators: any)."""
+        (coordinators and console admins: any). A console official never acts on a case."""
         officer = session.get(Officer, officer_id)
-        if officer is None or not officer.active or not roster.may_see(officer.role, officer.units.split(";"), case.ward):
+        if officer is None or not officer.active or officer.console_role == "official":
             return False
-        return not closing or officer.role == "coordinator" or case.assigned_officer_id == officer_id
+        coordinating = officer.role == "coordinator" or officer.console_role in ("coordinator", "admin")
+        if not coordinating and not roster.may_see(officer.role, officer.units.split(";"), case.ward):
+            return False
+        return not closing or coordinating or case.assigned_officer_id == officer_id
 
     async def acknowledge(self, case_id: str, officer_id: int) -> str:
         """'assigned', 'taken' (someone else was first), 'closed', or 'forbidden' (another unit's case)."""
@@ -511,8 +538,9 @@ class Escalation:
             case = session.get(Case, case_id)
             if case is None or case.assigned_officer_id != officer_id or not case.relay or case.status != "acknowledged":
                 return False
-            _event(session, case_id, "relay_out", officer_id=officer_id)
+            _event(session, case_id, "relay_out", officer_id=officer_id, text=text)
             channel, reply_to, sender = case.channel, _opened(case.reply_to), case.sender
+        audit(f"officer:{officer_id}", "relay_out", case_id)
         return await self._to_resident(sender, channel, reply_to, content.text("relay_out", text=text))
 
     def close(self, case_id: str, actor: str, outcome: str, note: str | None = None) -> bool:
@@ -618,7 +646,8 @@ def _label(kind: str, value: str) -> str:
 def anonymise_closed(days: int, now: datetime | None = None) -> int:
     """Retention: a case closed more than `days` ago loses everything that could lead back to
     the resident (pseudonym, sealed chat id, the officer's note, shared answers); what it was,
-    where, when and how it ended stay for the statistics. Returns how many were anonymised."""
+    where, when and how it ended stay for the statistics. Relayed messages go too. Returns
+    how many were anonymised."""
     cutoff = (now or utcnow()) - timedelta(days=days)
     with session_scope() as session:
         cases = list(session.scalars(select(Case).where(
@@ -626,6 +655,8 @@ def anonymise_closed(days: int, now: datetime | None = None) -> int:
         for case in cases:
             case.sender, case.reply_to, case.note, case.shared = ANONYMOUS, None, None, None
             _event(session, case.id, "anonymised")
+        if cases:
+            _forget_messages(session, [case.id for case in cases])
     return len(cases)
 
 

@@ -110,8 +110,10 @@ def remove_officer(officer_id: int) -> bool:
 
 
 def list_officers() -> list[Officer]:
+    """Active officers on the duty roster (console-only accounts have no ladder role)."""
     with session_scope() as session:
-        return list(session.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.id)))
+        return list(session.scalars(
+            select(Officer).where(Officer.active.is_(True), Officer.role.isnot(None)).order_by(Officer.id)))
 
 
 def officer_by_telegram(user_id: str | int) -> Officer | None:
@@ -176,7 +178,7 @@ def on_duty(at: datetime | None = None) -> list[OnDuty]:
     """Every active officer reachable at `at` (default now), in ladder order."""
     local = local_time(at)
     with session_scope() as session:
-        officers = list(session.scalars(select(Officer).where(Officer.active.is_(True))))
+        officers = list(session.scalars(select(Officer).where(Officer.active.is_(True), Officer.role.isnot(None))))
         shifts = list(session.scalars(select(Shift)))
     by_officer: dict[int, list[Shift]] = {}
     for shift in shifts:

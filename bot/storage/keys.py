@@ -12,6 +12,7 @@ from bot.storage.crypto import Sealer
 from bot.storage.db import session_scope
 from bot.storage.models import (
     Case,
+    CaseEvent,
     ChannelToken,
     Conversation,
     Officer,
@@ -25,6 +26,7 @@ SEALED = [
     (Case, "reply_to", "case"),
     (Case, "note", "case"),
     (Case, "shared", "case"),
+    (CaseEvent, "text", "case-message"),
     (Officer, "telegram_chat", "officer-chat"),
     (Subscription, "chat", "subscription"),
     (ChannelToken, "access_token", "channel-token"),

@@ -197,15 +197,18 @@ class Undelivered(Base):
 
 
 class Officer(Base):
-    """An on-duty responder. The Telegram user id is only a keyed hash (for recognising
-    commands); the chat id needed to send alerts is sealed."""
+    """A person of the service: an on-duty responder of the roster, a console user, or both
+    (one table). The Telegram user id is only a keyed hash (for recognising commands); the
+    chat id needed to send alerts is sealed. `role` is the ladder rung (None: not on the
+    duty roster, e.g. an official or an admin); `console_role` what the web console lets
+    them do. Passwords are argon2id hashes."""
 
     __tablename__ = "officers"
 
     id = Column(Integer, primary_key=True)
     display_name = Column(String(100), nullable=False)
-    agency = Column(String(32), nullable=False)
-    role = Column(String(16), nullable=False)  # officer | backup | duty_desk | coordinator
+    agency = Column(String(32))
+    role = Column(String(16))  # officer | backup | duty_desk | coordinator | None (not on the roster)
     units = Column(String(300), nullable=False, default="*")  # ';'-separated current units, or "*"
     telegram_key = Column(String(64), unique=True)
     telegram_chat = Column(LargeBinary)
@@ -213,6 +216,27 @@ class Officer(Base):
     token_expires_at = Column(DateTime(timezone=True))  # the API token stops working then
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    username = Column(String(64), unique=True)  # None: cannot sign in to the console
+    password_hash = Column(String(200))
+    console_role = Column(String(16))  # officer | coordinator | official | admin
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime(timezone=True))
+    last_seen_at = Column(DateTime(timezone=True))
+
+
+class ConsoleSession(Base):
+    """A signed-in console user. The cookie holds a random token; only its SHA-256 is stored.
+    `seen_at` is the last request (the idle timeout counts from it); `flash` is a one-shot
+    notice for the next page."""
+
+    __tablename__ = "console_sessions"
+
+    key = Column(String(64), primary_key=True)
+    officer_id = Column(Integer, ForeignKey("officers.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    flash = Column(String(300))
 
 
 class Shift(Base):
@@ -243,6 +267,7 @@ class CaseEvent(Base):
     officer_id = Column(Integer)
     rung = Column(Integer)
     ref = Column(LargeBinary)  # sealed channel message reference of an alert (to edit it later)
+    text = Column(LargeBinary)  # relay_in / relay_out: the message, sealed (Sealer("case-message"))
 
 
 class OfficerMessage(Base):
@@ -268,3 +293,4 @@ class AuditLog(Base):
     actor = Column(String(64), nullable=False)
     action = Column(String(32), nullable=False)
     case_id = Column(String(16))
+    subject = Column(String(64))  # whom an account change concerns ("officer:ID")
