@@ -154,6 +154,16 @@ async def test_forms_without_the_right_csrf_token_are_refused(console):
     assert audit_actions().count("csrf_refused") == 5
 
 
+async def test_a_form_that_is_not_utf8_is_refused_not_a_server_error(console):
+    user("can.bo", "officer", "*")
+    await console.csrf("/console/login")  # the sign-in cookie is set
+    body = b"csrf=%80&username=\x80\xff&password=x"
+    response = await console.client.post("/console/login", data=body, allow_redirects=False,
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 403
+    assert "csrf_refused" in audit_actions()
+
+
 async def test_an_idle_session_ends_and_the_auto_refresh_does_not_keep_it_alive(console):
     user("can.bo", "officer", "*")
     await console.sign_in("can.bo")

@@ -81,6 +81,15 @@ def _redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+async def _form(request: web.Request):
+    """The posted form, or None when it cannot be read (not UTF-8, malformed): refused like a
+    form without its token."""
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
 def _same_origin(request: web.Request) -> bool:
     """A form posted from another site is refused. Browsers say so in Sec-Fetch-Site; with
     Referrer-Policy no-referrer their Origin on a form POST is "null", so Origin is only
@@ -130,8 +139,8 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
                     audit(session.user.actor, "console_refused", request.match_info.get("case_id"))
                     return error(403, "console_forbidden", session)
                 if request.method == "POST":
-                    form = await request.post()
-                    if not _same_origin(request) or not auth.same_token(form.get("csrf"), session.csrf):
+                    form = await _form(request)
+                    if form is None or not _same_origin(request) or not auth.same_token(form.get("csrf"), session.csrf):
                         audit(session.user.actor, "csrf_refused")
                         return error(403, "console_form_expired", session)
                     request["form"] = form
@@ -156,9 +165,9 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         return login_page(message=content.text(f"console_{note}") if note in MESSAGES else None)
 
     async def login(request: web.Request) -> web.Response:
-        form = await request.post()
+        form = await _form(request)
         nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
-        if not _same_origin(request) or not nonce or not auth.same_token(form.get("csrf"), auth.login_token(nonce)):
+        if form is None or not _same_origin(request) or not nonce or not auth.same_token(form.get("csrf"), auth.login_token(nonce)):
             audit("unknown", "csrf_refused")
             return login_page(403, content.text("console_form_expired"))
         address = client_address(request, settings.trusted_proxies)
