@@ -24,6 +24,7 @@ from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
 from bot.conversation.core import ConversationCore
 from bot.conversation.rasa_client import RasaClient
+from bot.messages import Button
 from bot.services import escalation
 from bot.storage.db import session_scope
 
@@ -47,7 +48,7 @@ class ChannelAlerts:
     def __init__(self, channels: dict):
         self.channels = channels
 
-    async def send_alert(self, chat: str, text: str, buttons: list[tuple[str, str]]) -> str | None:
+    async def send_alert(self, chat: str, text: str, buttons: tuple[Button, ...]) -> str | None:
         telegram = self.channels.get("telegram")
         return await telegram.send_alert(chat, text, buttons) if telegram else None
 

@@ -98,7 +98,7 @@ async def test_an_urgent_report_alerts_the_on_duty_officer_for_the_unit(staff, t
     assert [chat for chat, _, _ in sender.alerts] == ["1001"]
     alert_text, buttons = sender.alerts[0][1], sender.alerts[0][2]
     assert "Phường Hương Trà" in alert_text and "abc" not in alert_text and "cứu tôi" not in alert_text
-    assert [b[1] for b in buttons] == [f"ack:{report.case_id}", f"pass:{report.case_id}"]
+    assert [b.payload for b in buttons] == [f"ack:{report.case_id}", f"pass:{report.case_id}"]
     assert timers == [(report.case_id, 1, service.now() + timedelta(minutes=3))]
 
 

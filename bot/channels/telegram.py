@@ -64,6 +64,7 @@ from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import ExpiringMap, split_text, valid_payload
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
+from bot.messages import BotMessage, Button
 from bot.outbound import Outbox, Priority, RetryLater, TemporaryFailure
 from bot.services.desk import OfficerDesk, PassOn, Reply, Take, close_command
 from bot.storage import events, recent
@@ -275,7 +276,7 @@ class TelegramChannel:
         if message.reply_to_message is not None and await self._officer_reply(update):
             return
         if len(message.text) > MAX_INBOUND:
-            self._queue(message.chat_id, [{"text": content.text("text_too_long"), "buttons": []}])
+            self._queue(message.chat_id, [BotMessage(content.text("text_too_long"))])
             return
         await self._turn(message.chat_id, Message(CHANNEL, str(message.chat_id), text=message.text))
 
@@ -290,7 +291,7 @@ class TelegramChannel:
     async def _unsupported(self, update: Update, _context) -> None:
         message = update.effective_message
         self._remember(message.chat_id, message.message_id)
-        self._queue(message.chat_id, [{"text": content.text("unsupported"), "buttons": []}])
+        self._queue(message.chat_id, [BotMessage(content.text("unsupported"))])
 
     async def _button(self, update: Update, _context) -> None:
         query = update.callback_query
@@ -304,14 +305,14 @@ class TelegramChannel:
         if query.message is not None:
             await self._quietly(query.edit_message_reply_markup(reply_markup=None))
         if not valid_payload(payload):
-            self._queue(chat_id, [{"text": content.text("button_expired"), "buttons": []}])
+            self._queue(chat_id, [BotMessage(content.text("button_expired"))])
             return
         await self._turn(chat_id, Message(CHANNEL, str(chat_id), payload=payload))
 
     async def _start(self, update: Update, _context) -> None:
         message = update.effective_message
         self._remember(message.chat_id, message.message_id)
-        self._queue(message.chat_id, [{"text": content.text("telegram_intro"), "buttons": []}])
+        self._queue(message.chat_id, [BotMessage(content.text("telegram_intro"))])
         await self._turn(message.chat_id, Message(CHANNEL, str(message.chat_id), payload="/greet"))
 
     async def _erase(self, update: Update, _context) -> None:
@@ -320,7 +321,7 @@ class TelegramChannel:
         async with self.turns.hold(message.chat_id):
             await self.core.forget(CHANNEL, str(message.chat_id))
             log.info("telegram: resident data erased on request")
-            self._queue(message.chat_id, [{"text": content.text("telegram_erased"), "buttons": []}])
+            self._queue(message.chat_id, [BotMessage(content.text("telegram_erased"))])
 
     async def _subscribe(self, update: Update, _context) -> None:
         message = update.effective_message
@@ -381,7 +382,7 @@ class TelegramChannel:
         ref = f"{message.chat_id}:{message.reply_to_message.message_id}"
         answer = await self.desk.handle(officer.id, Reply(ref, message.text))
         if answer.handled:
-            self._queue(message.chat_id, [{"text": answer.notice, "buttons": []}])
+            self._queue(message.chat_id, [BotMessage(answer.notice)])
         return answer.handled
 
     async def _close_case(self, update: Update, context) -> None:
@@ -389,11 +390,11 @@ class TelegramChannel:
         message = update.effective_message
         officer = self._officer(update)
         if officer is None:
-            self._queue(message.chat_id, [{"text": content.text("officer_only"), "buttons": []}])
+            self._queue(message.chat_id, [BotMessage(content.text("officer_only"))])
             return
         event = close_command(context.args or [])
         notice = event if isinstance(event, str) else (await self.desk.handle(officer.id, event)).notice
-        self._queue(message.chat_id, [{"text": notice, "buttons": []}], Priority.ALERT)
+        self._queue(message.chat_id, [BotMessage(notice)], Priority.ALERT)
 
     # ------------------------------------------------------------------ conversation
 
@@ -402,19 +403,19 @@ class TelegramChannel:
             try:
                 reply = await self.core.handle(message)
             except RateLimited:
-                self._queue(chat_id, [{"text": content.text("rate_limited"), "buttons": []}])
+                self._queue(chat_id, [BotMessage(content.text("rate_limited"))])
                 return
             if reply.erased:  # the safe word, or erase-my-data confirmed
                 await self._delete_recent(chat_id)
             self._queue(chat_id, reply.messages)
 
-    def _queue(self, chat_id: int, messages: list[dict], priority: Priority = Priority.REPLY) -> None:
+    def _queue(self, chat_id: int, messages: list[BotMessage], priority: Priority = Priority.REPLY) -> None:
         for message in messages:
-            pieces = split_text(message["text"], MAX_TEXT)
+            pieces = split_text(message.text, MAX_TEXT)
             for number, piece in enumerate(pieces, 1):
-                markup = self._keyboard(message["buttons"]) if number == len(pieces) else None
+                markup = self._keyboard(message.buttons) if number == len(pieces) else None
                 self.outbox.put(chat_id, Outgoing(piece, markup), priority)
-            if any(b["payload"].startswith("/inform_place") for b in message["buttons"]):
+            if any(b.payload.startswith("/inform_place") for b in message.buttons):
                 # Rasa asks where the resident is: offer the phone's location as well.
                 keyboard = ReplyKeyboardMarkup(
                     [[KeyboardButton(content.text("location_button"), request_location=True)]],
@@ -422,11 +423,11 @@ class TelegramChannel:
                 )
                 self.outbox.put(chat_id, Outgoing(content.text("location_prompt"), keyboard), priority)
 
-    def _keyboard(self, buttons: list[dict]) -> InlineKeyboardMarkup | None:
+    def _keyboard(self, buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
         if not buttons:
             return None
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b["title"], callback_data=self._callback_data(b["payload"]))] for b in buttons]
+            [[InlineKeyboardButton(b.title, callback_data=self._callback_data(b.payload))] for b in buttons]
         )
 
     def _callback_data(self, payload: str) -> str:
@@ -440,10 +441,10 @@ class TelegramChannel:
 
     # ------------------------------------------------------------------ outbound
 
-    async def send_alert(self, chat: str, text: str, buttons: list[tuple[str, str]]) -> str | None:
+    async def send_alert(self, chat: str, text: str, buttons: tuple[Button, ...]) -> str | None:
         """An escalation alert to an officer's chat, ahead of every reply and broadcast.
         Returns a reference ("chat:message") for `edit_alert`, or None if it could not be delivered."""
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d)] for t, d in buttons]) if buttons else None
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.title, callback_data=b.payload)] for b in buttons]) if buttons else None
         sent = await self._deliver_now(int(chat), Outgoing(text, markup), Priority.ALERT)
         return None if sent is None else f"{sent.chat_id}:{sent.message_id}"
 

@@ -233,7 +233,7 @@ def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = No
             return _error(429, "rate_limited")
         except web.HTTPRequestEntityTooLarge:
             return _error(413, "too_large")
-        body = {"session_id": data["session_id"], "messages": reply.messages, "escalation": reply.escalation}
+        body = {"session_id": data["session_id"], "messages": [m.as_json() for m in reply.messages], "escalation": reply.escalation}
         return web.json_response(body, headers=NO_STORE)
 
     async def updates(request: web.Request) -> web.Response:
@@ -246,7 +246,7 @@ def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = No
         except RateLimited:
             return _error(429, "rate_limited")
         reply = core.updates("web", data["session_id"])
-        body = {"session_id": data["session_id"], "messages": reply.messages, "escalation": reply.escalation}
+        body = {"session_id": data["session_id"], "messages": [m.as_json() for m in reply.messages], "escalation": reply.escalation}
         return web.json_response(body, headers=NO_STORE)
 
     async def forget(request: web.Request) -> web.Response:

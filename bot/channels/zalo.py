@@ -45,6 +45,7 @@ from bot.channels.messaging import ExpiringMap, split_text
 from bot.channels.zalo_api import REASONS, V2_SHUT_DOWN, RateLimitedFailure, TokenError, ZaloClient, ZaloError
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
+from bot.messages import BotMessage
 from bot.outbound import Outbox, Priority, TemporaryFailure
 from bot.storage import delivery, events, tokens
 
@@ -241,33 +242,33 @@ class ZaloChannel:
         delivery.touch_window(sender, datetime.fromtimestamp(received, timezone.utc))
         self.sent_in_window[sender] = 0
 
-        def queue(messages: list[dict]) -> None:
+        def queue(messages: list[BotMessage]) -> None:
             self._queue(sender, resident, received, msg_id or None, messages)
 
         async with self.turns.hold(sender):
             if name == "follow":
-                queue([{"text": content.text("zalo_intro"), "buttons": []}])
+                queue([BotMessage(content.text("zalo_intro"))])
                 return
             incoming = self._message(name, resident, message, sender)
             if incoming is None:
-                queue([{"text": content.text("unsupported"), "buttons": []}])
+                queue([BotMessage(content.text("unsupported"))])
                 return
             if incoming.text is not None and len(incoming.text) > MAX_INBOUND:
-                queue([{"text": content.text("text_too_long"), "buttons": []}])
+                queue([BotMessage(content.text("text_too_long"))])
                 return
             command = (incoming.text or "").strip().lower()
             if command == "/xoa":
                 await self.core.forget(CHANNEL, resident)
                 self.options.pop(sender)
                 log.info("zalo: resident data erased on request")
-                queue([{"text": content.text("zalo_erased"), "buttons": []}])
+                queue([BotMessage(content.text("zalo_erased"))])
                 return
             if command in COMMANDS:
                 incoming = Message(CHANNEL, resident, payload=COMMANDS[command])
             try:
                 reply = await self.core.handle(incoming)
             except RateLimited:
-                queue([{"text": content.text("rate_limited"), "buttons": []}])
+                queue([BotMessage(content.text("rate_limited"))])
                 return
             if reply.erased:
                 self.options.pop(sender)
@@ -294,17 +295,17 @@ class ZaloChannel:
     # ------------------------------------------------------------------ outbound
 
     def _queue(self, sender: str, resident: str, last_interaction: float, quote: str | None,
-               messages: list[dict]) -> None:
+               messages: list[BotMessage]) -> None:
         """Numbered options for buttons (numbering runs across the whole reply), then the queue."""
         payloads: list[str] = []
         texts: list[str] = []
         for message in messages:
-            lines = [message["text"]]
-            if message["buttons"]:
+            lines = [message.text]
+            if message.buttons:
                 lines.append("")
-                for button in message["buttons"]:
-                    payloads.append(button["payload"])
-                    lines.append(f"{len(payloads)}. {button['title']}")
+                for button in message.buttons:
+                    payloads.append(button.payload)
+                    lines.append(f"{len(payloads)}. {button.title}")
             texts.append("\n".join(lines))
         if payloads:
             texts[-1] += "\n\n" + content.text("numbered_hint")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from bot import content
 from bot.conversation.rasa_client import RasaClient, RasaUnavailable
+from bot.messages import BotMessage, Button
 from bot.nlu import triage
 from bot.nlu.normalize import fold, nfc
 from bot.services.escalation import Escalation
@@ -65,7 +66,7 @@ class Message:
 
 @dataclass
 class Reply:
-    messages: list[dict] = field(default_factory=list)
+    messages: list[BotMessage] = field(default_factory=list)
     escalation: dict | None = None
     erased: bool = False
     signals: frozenset[str] = frozenset()  # what Rasa signalled ("urgent", "subscribe", ...)
@@ -106,17 +107,10 @@ class FloodGuard:
                 del self._seen[old]
 
 
-def _bot_message(text: str, buttons: list[dict] | None = None) -> dict:
-    return {"text": text, "buttons": buttons or []}
-
-
-def _ask_danger() -> dict:
-    return _bot_message(
+def _ask_danger() -> BotMessage:
+    return BotMessage(
         content.text("ask_danger"),
-        [
-            {"title": content.text("button_danger_yes"), "payload": "/urgent_danger"},
-            {"title": content.text("button_no"), "payload": "/deny"},
-        ],
+        (Button(content.text("button_danger_yes"), "/urgent_danger"), Button(content.text("button_no"), "/deny")),
     )
 
 
@@ -126,8 +120,8 @@ def _affirms(message: Message, text: str | None) -> bool:
 
 def _mentions_danger(reply: Reply) -> bool:
     """The reply speaks of danger and asks no other yes/no question."""
-    asks_other = any(b.get("payload") == "/affirm" for m in reply.messages for b in m.get("buttons") or [])
-    return not asks_other and any(_DANGER_MENTION.search(fold(m.get("text") or "")) for m in reply.messages)
+    asks_other = any(b.payload == "/affirm" for m in reply.messages for b in m.buttons)
+    return not asks_other and any(_DANGER_MENTION.search(fold(m.text)) for m in reply.messages)
 
 
 class TurnLocks:
@@ -190,9 +184,9 @@ class ConversationCore:
             log.error("turn failed after the triage (%s) channel=%s safety=%s",
                       type(error).__name__, message.channel, assessment.rule or assessment.level)
             if assessment.urgent:
-                return Reply([_bot_message(content.text("emergency")), _bot_message(content.text("degraded"))],
+                return Reply([BotMessage(content.text("emergency")), BotMessage(content.text("degraded"))],
                              signals=frozenset({"urgent", "degraded"}))
-            return Reply([_bot_message(content.text("degraded"))], signals=frozenset({"degraded"}))
+            return Reply([BotMessage(content.text("degraded"))], signals=frozenset({"degraded"}))
 
     def _safe_word(self, message: Message, sender: str) -> Reply:
         """"thoát": erase and answer neutrally, even if the erasure fails (it is logged)."""
@@ -201,12 +195,12 @@ class ConversationCore:
         except Exception as error:
             log.error("safe word: erasing failed (%s) channel=%s", type(error).__name__, message.channel)
         log.info("safe word channel=%s", message.channel)
-        return Reply([_bot_message(content.text("safe_word_reply"))], erased=True)
+        return Reply([BotMessage(content.text("safe_word_reply"))], erased=True)
 
     async def _turn(self, message: Message, sender: str, text: str | None, rasa_text: str,
                     assessment: triage.Assessment) -> Reply:
         if text is not None and self.escalation and fold(text) in END_RELAY and self.escalation.end_relay(sender):
-            return Reply([_bot_message(content.text("relay_ended"))])
+            return Reply([BotMessage(content.text("relay_ended"))])
 
         started = time.monotonic()
         try:
@@ -217,12 +211,12 @@ class ConversationCore:
 
         shown, signals, data = self._split(answer or [])
         if not shown:  # Rasa down, or an action failed (action server down)
-            shown = [_bot_message(content.text("emergency" if assessment.urgent else "degraded"))]
+            shown = [BotMessage(content.text("emergency" if assessment.urgent else "degraded"))]
             if assessment.urgent:
-                shown.append(_bot_message(content.text("degraded")))
+                shown.append(BotMessage(content.text("degraded")))
             signals.add("urgent" if assessment.urgent else "degraded")
         elif assessment.urgent and not signals & URGENT_SIGNALS.keys():
-            shown.insert(0, _bot_message(content.text("emergency")))
+            shown.insert(0, BotMessage(content.text("emergency")))
         if assessment.asks and not signals & URGENT_SIGNALS.keys() and not _mentions_danger(Reply(shown)):
             shown.append(_ask_danger())
 
@@ -230,7 +224,7 @@ class ConversationCore:
         if self.escalation:
             await self._escalate(message, sender, text, assessment, signals, reply)
         elif "contact_request" in signals:
-            reply.messages.append(_bot_message(content.text("contact_unavailable")))
+            reply.messages.append(BotMessage(content.text("contact_unavailable")))
         if _mentions_danger(reply) and not signals & URGENT_SIGNALS.keys():
             self._remember_danger_mention(sender, assessment.third_party)
         self._subscription(message, sender, signals)
@@ -279,7 +273,7 @@ class ConversationCore:
             if report.created:
                 key = "escalation_unreached" if not report.reachable else (
                     "escalation_alerting_other" if assessment.third_party else "escalation_alerting")
-                reply.messages.insert(1 if reply.messages else 0, _bot_message(content.text(key)))
+                reply.messages.insert(1 if reply.messages else 0, BotMessage(content.text(key)))
                 return
         elif "contact_request" in signals:
             report = await escalation.request_contact(
@@ -287,7 +281,7 @@ class ConversationCore:
                 shared=reply.signal_data.get("contact_request", {}).get("risk"),
             )
             reply.escalation = report.as_json()
-            reply.messages.append(_bot_message(content.text("contact_queued" if report.reachable else "contact_unavailable")))
+            reply.messages.append(BotMessage(content.text("contact_queued" if report.reachable else "contact_unavailable")))
             return
         else:
             case = escalation.open_case(sender)
@@ -299,7 +293,7 @@ class ConversationCore:
             await escalation.resident_message(sender, text)
         if message.channel == "web":
             for note in reversed(escalation.pending_for_web(sender)):
-                reply.messages.insert(0, _bot_message(note))
+                reply.messages.insert(0, BotMessage(note))
 
     def updates(self, channel: str, platform_id: str) -> Reply:
         """What reached a web resident since their last turn (an officer's relayed messages)
@@ -309,7 +303,7 @@ class ConversationCore:
         if case is None:
             return Reply([])
         notes = self.escalation.pending_for_web(sender)
-        return Reply([_bot_message(n) for n in notes], escalation={"case_id": case.id, "status": case.status})
+        return Reply([BotMessage(n) for n in notes], escalation={"case_id": case.id, "status": case.status})
 
     async def forget(self, channel: str, platform_id: str) -> bool:
         """Erase-my-data and quick exit: everything stored about this resident, after the turn
@@ -336,8 +330,9 @@ class ConversationCore:
         return (text or "").lstrip("/") or "?"
 
     @staticmethod
-    def _split(answer: list[dict]) -> tuple[list[dict], set[str], dict[str, dict]]:
-        shown: list[dict] = []
+    def _split(answer: list[dict]) -> tuple[list[BotMessage], set[str], dict[str, dict]]:
+        """Rasa's JSON answer → what is shown, the signals and their data."""
+        shown: list[BotMessage] = []
         signals: set[str] = set()
         data: dict[str, dict] = {}
         for item in answer:
@@ -346,9 +341,6 @@ class ConversationCore:
                 signals.add(str(custom["signal"]))
                 data[str(custom["signal"])] = custom
             if item.get("text"):
-                buttons = [
-                    {"title": b.get("title", ""), "payload": b.get("payload", "")}
-                    for b in item.get("buttons") or []
-                ]
-                shown.append(_bot_message(item["text"], buttons))
+                buttons = tuple(Button(b.get("title", ""), b.get("payload", "")) for b in item.get("buttons") or [])
+                shown.append(BotMessage(item["text"], buttons))
         return shown, signals, data

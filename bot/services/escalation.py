@@ -31,6 +31,7 @@ from bot import content
 from bot.geo.distance import haversine_km
 from bot.geo.hours import HUE
 from bot.geo.names import gazetteer
+from bot.messages import Button
 from bot.services import roster
 from bot.storage.crypto import Sealer, pseudonym
 from bot.storage.db import session_scope
@@ -59,7 +60,7 @@ OPEN = ("queued", "alerting", "acknowledged", "unreached")
 
 
 class AlertSender(Protocol):
-    async def send_alert(self, chat: str, text: str, buttons: list[tuple[str, str]]) -> str | None:
+    async def send_alert(self, chat: str, text: str, buttons: tuple[Button, ...]) -> str | None:
         """Deliver an officer alert (highest priority); returns a message reference or None."""
 
     async def edit_alert(self, ref: str, text: str) -> None:
@@ -240,7 +241,7 @@ class Escalation:
         text = content.text("officer_flood_summary").format(count=len(held), minutes=int(FLOOD_WINDOW.total_seconds() // 60))
         for officer in recipients:
             if self.sender:
-                await self.sender.send_alert(officer.chat, text, [])
+                await self.sender.send_alert(officer.chat, text, ())
 
     async def _first_alerts(self, case_id: str) -> bool:
         """Send the first alerts and say whether someone actually received one: an alert
@@ -325,7 +326,7 @@ class Escalation:
         else:
             recipients = [o for o in self._all_coordinators() if o.chat]
         text = self._alert_text(case_id, "contact_request", "high", unit, created, 0, "queued")
-        await self._send_alerts(case_id, 0, recipients, text, [(content.text("alert_button_take"), f"ack:{case_id}")])
+        await self._send_alerts(case_id, 0, recipients, text, (Button(content.text("alert_button_take"), f"ack:{case_id}"),))
 
     def note_place(self, sender: str, text: str | None = None, location: tuple[float, float] | None = None) -> None:
         """A place the resident gives during an open case makes the next alerts more useful."""
@@ -426,8 +427,8 @@ class Escalation:
                 continue
             text = self._alert_text(case_id, category, severity, unit, created, rung,
                                     "escalated" if rung > 0 and self._was_alerted(case_id) else "first")
-            buttons = [(content.text("alert_button_take"), f"ack:{case_id}"),
-                       (content.text("alert_button_pass"), f"pass:{case_id}")]
+            buttons = (Button(content.text("alert_button_take"), f"ack:{case_id}"),
+                       Button(content.text("alert_button_pass"), f"pass:{case_id}"))
             delivered = await self._send_alerts(case_id, rung, recipients, text, buttons)
             if delivered:
                 self.schedule(case_id, rung + 1, self.now() + self.ack_timeout)
@@ -464,7 +465,7 @@ class Escalation:
         coordinators = [o for o in self._all_coordinators() if o.chat]
         text = self._alert_text(case_id, category, severity, unit, created, len(roster.ROLES), "unreached")
         await self._send_alerts(case_id, len(roster.ROLES), coordinators,
-                                text, [(content.text("alert_button_take"), f"ack:{case_id}")])
+                                text, (Button(content.text("alert_button_take"), f"ack:{case_id}"),))
 
     def _all_coordinators(self) -> list[roster.OnDuty]:
         sealer = roster._sealer()
@@ -567,10 +568,10 @@ class Escalation:
         return True
 
     # ---------------------------------------------------------------- helpers
-    async def _alert(self, case_id: str, chat: str, text: str, buttons: list[tuple[str, str]] = ()) -> str | None:
+    async def _alert(self, case_id: str, chat: str, text: str, buttons: tuple[Button, ...] = ()) -> str | None:
         """A message to an officer about a case; remembers which case it belongs to, so that
         a reply to it reaches the case (whatever its text says)."""
-        ref = await self.sender.send_alert(chat, text, list(buttons)) if self.sender else None
+        ref = await self.sender.send_alert(chat, text, buttons) if self.sender else None
         if ref:
             with session_scope() as session:
                 session.merge(OfficerMessage(key=_message_key(ref), case_id=case_id, at=self.now()))

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from bot.channels.telegram import TelegramChannel
+from bot.messages import Button
 from bot.storage import subscriptions
 from bot.storage.crypto import Sealer, pseudonym
 from tests.channels.conftest import (
@@ -367,12 +368,12 @@ async def test_an_escalation_alert_overtakes_a_broadcast_and_can_be_edited(sqlit
         for number in range(40):
             telegram_channel.outbox.put(8_000_000 + number, Outgoing(f"Tin chiến dịch {number}"), Priority.BROADCAST)
         await telegram_api.wait_sent(2)
-        ref = await telegram_channel.send_alert("9001", "Ca C1: nguy hiểm đến tính mạng", [("Nhận xử lý", "ack:C1")])
+        ref = await telegram_channel.send_alert("9001", "Ca C1: nguy hiểm đến tính mạng", (Button("Nhận xử lý", "ack:C1"),))
         order = [s["chat_id"] for s in telegram_api.sent]
         await telegram_channel.edit_alert(ref, "Ca C1 đã được nhận xử lý.")
         assert await telegram_channel.send_to_resident(str(CHAT), "Cán bộ trực: Chị ở đâu?")
         telegram_api.fail("sendMessage", "403", chat_id=9002)
-        assert await telegram_channel.send_alert("9002", "Ca C2", []) is None
+        assert await telegram_channel.send_alert("9002", "Ca C2", ()) is None
     alert = next(s for s in telegram_api.sent if s["chat_id"] == 9001)
     assert ref == f"9001:{alert['message_id']}" and keyboard(alert) == [("Nhận xử lý", "ack:C1")]
     assert order.index(9001) <= 4  # not behind the 40 broadcasts

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.content import texts
 from bot.conversation.core import ConversationCore, Message
 from bot.conversation.rasa_client import RasaUnavailable
+from bot.messages import BotMessage
 from bot.services import roster
 from bot.services.escalation import QUEUED_RUNG, Escalation
 from bot.storage.crypto import Sealer
@@ -86,7 +87,7 @@ async def test_yes_after_a_gateway_text_that_mentions_danger_escalates_even_with
     answer = await core.handle(Message("telegram", "resident-2", text="co"))
     await service.drain()
     assert answer.escalation is not None
-    assert answer.messages[0]["text"].startswith("Hãy gọi ngay 113")
+    assert answer.messages[0].text.startswith("Hãy gọi ngay 113")
 
 
 async def test_yes_to_another_question_is_not_taken_for_danger(db_url):
@@ -117,7 +118,7 @@ async def test_a_neighbour_reporting_danger_now_opens_a_third_party_case(db_url)
     roster.add_officer("Trực ban", "police", "duty_desk", "*", telegram_id="1001")
     answer = await core.handle(Message("web", "neighbour", text="nhà hàng xóm đang đánh vợ dã man, chị ấy kêu cứu"))
     await service.drain()
-    texts = [m["text"] for m in answer.messages]
+    texts = [m.text for m in answer.messages]
     assert any("Người đó đang ở phường, xã nào" in t for t in texts)
     with session_scope() as session:
         case = session.scalar(select(Case))
@@ -145,7 +146,7 @@ async def test_a_request_for_contact_in_office_hours_queues_a_case_and_tells_the
     answer = await core.handle(Message("telegram", "resident-5", payload="/request_contact"))
     await service.drain()
     assert answer.escalation["status"] == "queued"
-    assert answer.messages[-1]["text"] == TEXTS["contact_queued"]
+    assert answer.messages[-1].text == TEXTS["contact_queued"]
     assert len(sender.alerts) == 1 and "không khẩn cấp" in sender.alerts[0][1]
     assert timers == []  # no urgent ladder
     with session_scope() as session:
@@ -170,7 +171,7 @@ async def test_a_request_for_contact_with_nobody_registered_says_so_honestly(db_
     rasa = ScriptedRasa([{"custom": {"signal": "contact_request", "risk": None}}])
     core, _, _, _ = core_with(rasa)
     answer = await core.handle(Message("web", "resident-7", payload="/request_contact"))
-    assert answer.messages[-1]["text"] == TEXTS["contact_unavailable"]
+    assert answer.messages[-1].text == TEXTS["contact_unavailable"]
 
 
 def _break_cases_table():
@@ -185,8 +186,8 @@ async def test_a_database_failure_mid_turn_still_gives_an_urgent_message_the_eme
     core, _, _, _ = core_with(rasa)
     _break_cases_table()
     answer = await core.handle(Message("web", "resident-8", text="cứu em với, nó đang cầm dao"))
-    assert answer.messages[0]["text"] == TEXTS["emergency"]
-    assert {"113", "115", "111"} <= set(re.findall(r"\b11\d\b", answer.messages[1]["text"]))
+    assert answer.messages[0].text == TEXTS["emergency"]
+    assert {"113", "115", "111"} <= set(re.findall(r"\b11\d\b", answer.messages[1].text))
 
 
 async def test_a_database_failure_mid_turn_gives_any_message_the_emergency_numbers(db_url):
@@ -194,7 +195,7 @@ async def test_a_database_failure_mid_turn_gives_any_message_the_emergency_numbe
     core, _, _, _ = core_with(rasa)
     _break_cases_table()
     answer = await core.handle(Message("web", "resident-9", payload="/request_contact"))
-    assert answer.messages == [{"text": TEXTS["degraded"], "buttons": []}]
+    assert answer.messages == [BotMessage(TEXTS["degraded"])]
 
 
 async def test_the_safe_word_answers_neutrally_even_if_erasing_fails(db_url, monkeypatch):
@@ -206,7 +207,7 @@ async def test_the_safe_word_answers_neutrally_even_if_erasing_fails(db_url, mon
     monkeypatch.setattr(residents, "forget", broken)
     core, _, _, _ = core_with(ScriptedRasa())
     answer = await core.handle(Message("web", "resident-10", text="thoát"))
-    assert answer.messages == [{"text": TEXTS["safe_word_reply"], "buttons": []}] and answer.erased
+    assert answer.messages == [BotMessage(TEXTS["safe_word_reply"])] and answer.erased
 
 
 def test_quick_exit_during_a_pending_reply_leaves_no_conversation_stored(db_url):
