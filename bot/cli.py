@@ -313,7 +313,12 @@ def cmd_campaigns(args) -> int:
     db.upgrade()
     try:
         if args.action == "create":
-            spec = campaigns.load(args.file)
+            if bool(args.file) == bool(args.template):
+                raise campaigns.SpecError(["give either --file or --template"])
+            found = campaigns.templates().get(args.template) if args.template else None
+            if args.template and found is None:
+                raise campaigns.SpecError([f"no template {args.template!r} ({', '.join(campaigns.templates())})"])
+            spec = campaigns.parse(found) if found else campaigns.load(args.file)
             campaign_id = campaigns.create(spec, "cli")
             audit("cli", "campaign_create", subject=f"campaign:{campaign_id}")
             print(f"created campaign {campaign_id} (draft): `gbvbot campaigns send {campaign_id}` to send it")
@@ -433,7 +438,8 @@ def parser() -> argparse.ArgumentParser:
     camp = sub.add_parser("campaigns", help="awareness campaigns (delivered by the gateway)")
     camp_sub = camp.add_subparsers(dest="action", required=True)
     ccreate = camp_sub.add_parser("create", help="create a draft from a campaign file (checked; all or nothing)")
-    ccreate.add_argument("--file", required=True, help="YAML: name, text, buttons, channels, units, topics, starts_at, quiet_hours")
+    ccreate.add_argument("--file", help="YAML: name, text, buttons, channels, units, topics, starts_at, quiet_hours")
+    ccreate.add_argument("--template", help="a ready-made campaign of bot/content/campaigns/ (file name without .yml)")
     camp_sub.add_parser("list", help="every campaign: id, status, kind, channels, start, sent/targeted, name")
     for action, what in (("show", "one campaign: its rendering per channel and its counters"),
                          ("send", "send a draft (at its start time, outside quiet hours)"),

@@ -241,3 +241,10 @@ def test_erasing_my_data_leaves_no_pseudonym_in_campaign_rows_and_keeps_the_coun
     assert leaving not in rows(campaign_id)
     counts = campaigns.stats(campaign_id)
     assert (counts["targeted"], counts["pending"], counts["stopped"]) == (2, 1, 1)
+
+
+def test_a_template_becomes_a_draft_from_the_cli(db_url, capsys):
+    assert cli.main(["campaigns", "create", "--template", "storm_flood"]) == 0
+    assert campaigns.get(1).template == "storm_flood" and campaigns.get(1).quiet_start == "23:00"
+    assert cli.main(["campaigns", "create", "--template", "nope"]) == 1
+    assert "no template 'nope'" in capsys.readouterr().err

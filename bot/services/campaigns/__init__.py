@@ -3,10 +3,10 @@ stands in the database (store.py), and the engine that delivers it through the c
 outboxes at broadcast priority, exactly once per subscriber (engine.py)."""
 
 from bot.services.campaigns.engine import CampaignEngine, message_for, tap_payload
-from bot.services.campaigns.spec import Spec, SpecError, load, parse, render
+from bot.services.campaigns.spec import Spec, SpecError, load, parse, render, templates
 from bot.services.campaigns.store import CampaignError, act, all_campaigns, create, get, stats, tap, update_draft
 
 __all__ = [
     "CampaignEngine", "CampaignError", "Spec", "SpecError", "act", "all_campaigns", "create", "get", "load",
-    "message_for", "parse", "render", "stats", "tap", "tap_payload", "update_draft",
+    "message_for", "parse", "render", "stats", "tap", "tap_payload", "templates", "update_draft",
 ]

@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import yaml
 
@@ -26,6 +27,7 @@ MAX_BUTTONS = 3
 MAX_TITLE = 40
 HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 QUIZ_PAYLOAD = re.compile(r"/quiz\{\"id\": ?\"[a-z0-9_-]{1,32}\"\}")
+TEMPLATES = Path(content.__file__).parent / "campaigns"
 FIELDS = {"name", "kind", "text", "buttons", "channels", "units", "topics", "starts_at", "quiet_hours", "template"}
 
 
@@ -164,6 +166,13 @@ def load(path: str) -> Spec:
     except yaml.YAMLError as error:
         raise SpecError([f"{path} is not valid YAML: {str(error).splitlines()[0]}"]) from None
     return parse(data)
+
+
+def templates() -> dict[str, dict]:
+    """The ready-made campaigns of bot/content/campaigns/ (the calendar of facts.md §5, storms
+    and floods, the trusted-address promotion), by file name, as campaign mappings."""
+    return {path.stem: {**yaml.safe_load(path.read_text(encoding="utf-8")), "template": path.stem}
+            for path in sorted(TEMPLATES.glob("*.yml"))}
 
 
 def sample_places() -> list[str]:
