@@ -83,7 +83,3 @@ def audience(channels: list[str], units: list[str] | None, topics: list[str] | N
         chosen.append((sender, channel))
     return chosen
 
-
-def unit_of(sender: str) -> str | None:
-    with session_scope() as session:
-        return session.scalar(select(Subscription.unit).where(Subscription.sender == sender))

@@ -21,6 +21,7 @@ from bot.services import directory
 from bot.services.campaigns import store
 from bot.services.campaigns.spec import render
 from bot.storage import subscriptions
+from bot.storage.crypto import Sealer
 from bot.storage.models import Campaign
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class CampaignEngine:
         self._futures: set[asyncio.Future] = set()
         self._stopping = False
         self._task: asyncio.Task | None = None
+        self.sealer = Sealer("subscription")
 
     async def start(self) -> None:
         recovered = store.recover()
@@ -90,27 +92,29 @@ class CampaignEngine:
                 if store.complete_if_done(campaign.id):
                     log.info("campaigns: campaign %d done", campaign.id)
                 continue
-            for delivery_id, sender, channel in rows:
-                queued += self._queue(campaign, delivery_id, sender, channel, now)
+            messages: dict = {}  # (channel, unit) -> text and buttons, for this round
+            for delivery_id, sender, channel, chat, unit in rows:
+                if chat is None:  # opted out or blocked since the campaign started
+                    store.finish(delivery_id, "stopped")
+                    continue
+                key = (channel, unit if campaign.kind == "trusted_address" else None)
+                if key not in messages:
+                    messages[key] = message_for(campaign, *key)
+                self._queue(campaign, delivery_id, sender, channel, self.sealer.open(chat).decode(), messages[key])
+                queued += 1
         return queued
 
-    def _queue(self, campaign: Campaign, delivery_id: int, sender: str, channel: str, now) -> int:
-        target = subscriptions.chat_of(sender)
-        if target is None:
-            store.finish(delivery_id, "stopped")
-            return 0
+    def _queue(self, campaign: Campaign, delivery_id: int, sender: str, channel: str, chat: str, message) -> None:
         outlet = self.channels[channel]
-        unit = subscriptions.unit_of(sender) if campaign.kind == "trusted_address" else None
-        text, buttons = message_for(campaign, channel, unit)
 
         def claim() -> bool:
-            return not self._stopping and store.claim(delivery_id, campaign.id, sender, now)
+            return not self._stopping and not store.quiet(campaign, self.clock() if self.clock else None) \
+                and store.claim(delivery_id, campaign.id, sender)
 
-        future = outlet.broadcast(sender, target[1], text, buttons, claim)
+        future = outlet.broadcast(sender, chat, *message, claim)
         self._queued[delivery_id] = campaign.id
         self._futures.add(future)
         future.add_done_callback(functools.partial(self._done, delivery_id, sender, outlet))
-        return 1
 
     def _done(self, delivery_id: int, sender: str, outlet, future: asyncio.Future) -> None:
         self._queued.pop(delivery_id, None)

@@ -19,7 +19,7 @@ from sqlalchemy import and_, exists, func, select, update
 from bot.geo.hours import covers, local_time, minutes
 from bot.services.campaigns.spec import Spec
 from bot.storage import subscriptions
-from bot.storage.db import session_scope
+from bot.storage.db import engine, session_scope
 from bot.storage.models import Campaign, CampaignDelivery, Subscription, aware, utcnow
 
 ACTIONS = {  # what each command may change: from these statuses, to that one
@@ -133,39 +133,43 @@ def start(campaign: Campaign) -> int:
     return len(people)
 
 
-def pending(campaign_id: int, channels: list[str], skip: set[int], limit: int) -> list[tuple[int, str, str]]:
-    """(delivery id, pseudonym, channel) of rows still to send on `channels`, oldest first."""
-    with session_scope() as session:
-        query = (select(CampaignDelivery.id, CampaignDelivery.sender, CampaignDelivery.channel)
-                 .where(CampaignDelivery.campaign_id == campaign_id, CampaignDelivery.status == "pending",
-                        CampaignDelivery.channel.in_(channels))
-                 .order_by(CampaignDelivery.id).limit(limit + len(skip)))
-        return [tuple(r) for r in session.execute(query) if r[0] not in skip][:limit]
+def pending(campaign_id: int, channels: list[str], skip: set[int], limit: int) -> list[tuple]:
+    """(delivery id, pseudonym, channel, sealed chat or None if no longer subscribed, unit) of
+    rows still to send on `channels`, oldest first."""
+    d, s = CampaignDelivery.__table__.c, Subscription.__table__.c
+    query = (select(d.id, d.sender, d.channel, s.chat, s.unit)
+             .select_from(CampaignDelivery.__table__.outerjoin(
+                 Subscription.__table__, and_(s.sender == d.sender, s.active.is_(True))))
+             .where(d.campaign_id == campaign_id, d.status == "pending", d.channel.in_(channels))
+             .order_by(d.id).limit(limit + len(skip)))
+    with engine().connect() as connection:
+        return [tuple(r) for r in connection.execute(query) if r[0] not in skip][:limit]
 
 
-def claim(delivery_id: int, campaign_id: int, sender: str, now: datetime | None = None) -> bool:
-    """pending → sending, only if the campaign is still `sending`, outside its quiet hours,
-    and the subscriber has not opted out (then the row becomes `stopped`). False: do not send."""
-    with session_scope() as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None or campaign.status != "sending" or quiet(campaign, now):
-            return False
-        subscribed = exists().where(and_(Subscription.sender == sender, Subscription.active.is_(True)))
-        row = CampaignDelivery
-        if not session.scalar(select(subscribed)):
-            session.execute(update(CampaignDelivery).where(row.id == delivery_id, row.status == "pending")
-                            .values(status="stopped", updated_at=utcnow()))
-            return False
-        return session.execute(update(CampaignDelivery).where(row.id == delivery_id, row.status == "pending")
-                               .values(status="sending", updated_at=utcnow())).rowcount == 1
+def claim(delivery_id: int, campaign_id: int, sender: str) -> bool:
+    """pending → sending in one statement, only if the campaign is still `sending` and the
+    subscriber has not opted out meanwhile (then the row becomes `stopped`). False: do not send.
+    (Quiet hours are the engine's to check: it knows the campaign.)"""
+    d, s, c = CampaignDelivery.__table__.c, Subscription.__table__.c, Campaign.__table__.c
+    subscribed = exists().where(s.sender == sender, s.active.is_(True))
+    sending = exists().where(c.id == campaign_id, c.status == "sending")
+    with engine().begin() as connection:
+        if connection.execute(update(CampaignDelivery.__table__)
+                              .where(d.id == delivery_id, d.status == "pending", subscribed, sending)
+                              .values(status="sending", updated_at=utcnow())).rowcount == 1:
+            return True
+        if not connection.execute(select(subscribed)).scalar():
+            connection.execute(update(CampaignDelivery.__table__).where(d.id == delivery_id, d.status == "pending")
+                               .values(status="stopped", updated_at=utcnow()))
+        return False
 
 
 def finish(delivery_id: int, status: str, reason: str | None = None) -> None:
     """Record the outcome of a row not yet settled (pending: refused before any call)."""
-    with session_scope() as session:
-        session.execute(update(CampaignDelivery).where(CampaignDelivery.id == delivery_id,
-                                                       CampaignDelivery.status.in_(("pending", "sending")))
-                        .values(status=status, reason=reason and reason[:32], updated_at=utcnow()))
+    d = CampaignDelivery.__table__.c
+    with engine().begin() as connection:
+        connection.execute(update(CampaignDelivery.__table__).where(d.id == delivery_id, d.status.in_(("pending", "sending")))
+                           .values(status=status, reason=reason and reason[:32], updated_at=utcnow()))
 
 
 def recover() -> int:
