@@ -27,7 +27,7 @@ from bot import content
 from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 from bot.nlu import triage
 from bot.nlu.normalize import fold, nfc
-from bot.services import campaigns
+from bot.services import campaigns, quiz
 from bot.services.escalation import Escalation
 from bot.storage import residents, subscriptions
 from bot.storage.crypto import pseudonym
@@ -194,6 +194,8 @@ class ConversationCore:
     async def _handle(self, message: Message, sender: str) -> Reply:
         if message.payload and message.payload.startswith("/campaign{"):
             message = _campaign_tap(message)
+        if message.payload and message.payload.startswith(("/quiz{", "/quiz_answer{")):
+            return Reply([_bot_message(m["text"], m["buttons"]) for m in quiz.handle(sender, message.payload)])
         text = nfc(message.text).strip() if message.text else None
         if text is not None and fold(text) in SAFE_WORDS:
             return self._safe_word(message, sender)
