@@ -1,6 +1,7 @@
-"""The console's campaign pages, for officials (and coordinators, admins): the list with
+"""The console's campaign and quiz pages, for officials (and coordinators, admins): the list with
 counters, a new campaign from a template or from scratch, editing a draft, the exact message
-per channel, a test to the user's own Telegram chat, send / pause / resume / cancel. Every
+per channel, a test to the user's own Telegram chat, send / pause / resume / cancel; each
+quiz's participation, scores and most missed questions. Every
 change goes through bot/services/campaigns and is audited; no script, CSRF on every form
 (the `signed_in` wrapper of views.py)."""
 
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from bot import content
 from bot.geo.hours import HUE
-from bot.services import campaigns, directory, roster
+from bot.services import campaigns, directory, quiz, roster
 from bot.services.escalation import audit
 from bot.storage.db import session_scope
 from bot.storage.models import Officer, aware
@@ -162,7 +163,13 @@ def table(page, error, signed_in, flash, redirect, service) -> list[tuple]:
         audit(user.actor, "campaign_test", subject=f"campaign:{campaign.id}")
         return content.text("console_campaign_test_sent" if ref else "console_campaign_test_failed")
 
+    @signed_in(*ROLES)
+    async def quizzes(request: web.Request) -> web.Response:
+        rows = [(bank, quiz.results(bank.id)) for bank in quiz.quizzes().values()]
+        return page("quizzes.html", session=request["session"], rows=rows)
+
     return [
+        ("GET", "/quizzes", quizzes),
         ("GET", "/campaigns", listing),
         ("GET", "/campaigns/new", new),
         ("POST", "/campaigns/new", create),

@@ -247,3 +247,28 @@ def test_a_template_becomes_a_draft_from_the_cli(db_url, capsys):
     assert campaigns.get(1).template == "storm_flood" and campaigns.get(1).quiet_start == "23:00"
     assert cli.main(["campaigns", "create", "--template", "nope"]) == 1
     assert "no template 'nope'" in capsys.readouterr().err
+
+
+def test_a_campaign_can_announce_a_quiz_that_exists():
+    spec = campaigns.parse({**GOOD, "buttons": [{"title": "Thi tìm hiểu", "payload": '/quiz{"id": "hieu_luat"}'}]})
+    assert spec.buttons[0][1] == '/quiz{"id": "hieu_luat"}'
+    with pytest.raises(campaigns.SpecError, match="button 1"):
+        campaigns.parse({**GOOD, "buttons": [{"title": "Thi", "payload": '/quiz{"id": "nope"}'}]})
+
+
+def test_a_trusted_address_campaign_lists_the_verified_places_of_the_subscribers_unit(db_url):
+    from bot.services.campaigns import message_for
+    from bot.storage.models import Place
+
+    with session_scope() as session:
+        session.add_all([
+            Place(key="a", name="Nhà bà A", kind="trusted_address", unit="Phường Kim Trà", address="Tổ 3", verified=True),
+            Place(key="b", name="Nhà ông B", kind="trusted_address", unit="Phường Kim Trà", verified=False),
+            Place(key="c", name="Nhà cô C", kind="trusted_address", unit="Xã Bình Điền", verified=True),
+        ])
+    campaign_id = campaigns.create(campaigns.parse(campaigns.templates()["trusted_address"]), "test")
+    text, _ = message_for(campaigns.get(campaign_id), "telegram", "Phường Kim Trà")
+    assert "• Nhà bà A, Tổ 3" in text and "Nhà ông B" not in text and "Nhà cô C" not in text
+    assert "Điều 36" in text and text.endswith("gõ /huy.")
+    nothing, _ = message_for(campaigns.get(campaign_id), "telegram", None)
+    assert "chưa được công bố" in nothing

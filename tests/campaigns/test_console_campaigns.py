@@ -50,3 +50,15 @@ async def test_officers_cannot_open_campaigns_and_forms_need_the_token(console):
     forged = await console.client.post("/console/campaigns/new", data={"csrf": "forged", "name": "x"},
                                        allow_redirects=False)
     assert forged.status == 403 and campaigns.all_campaigns() == []
+
+
+async def test_the_quiz_page_shows_participation_and_the_most_missed_question(console):
+    from bot.services import quiz
+
+    user("chuyen.vien", "official")
+    quiz.handle("t1", quiz.start_payload("hieu_luat"))
+    quiz.handle("t1", '/quiz_answer{"id":"hieu_luat","q":0,"a":1}')
+    await console.sign_in("chuyen.vien")
+    status, html = await console.get("/console/quizzes")
+    assert status == 200 and "Bắt đầu: 1" in html and "sai 1 lần" in html
+    assert "Chửi mắng, lăng mạ" in html

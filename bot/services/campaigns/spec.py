@@ -18,6 +18,7 @@ import yaml
 from bot import content
 from bot.geo.hours import HUE
 from bot.geo.names import gazetteer
+from bot.services import quiz
 
 KINDS = ("message", "trusted_address")
 CHANNELS = ("telegram", "zalo")
@@ -119,7 +120,8 @@ def parse(data: dict) -> Spec:
         payload = str((button or {}).get("payload") or "").strip() if isinstance(button, dict) else ""
         if not title or len(title) > MAX_TITLE:
             problems.append(f"button {number}: a title of 1–{MAX_TITLE} characters")
-        if not (payload.startswith("/") and payload[1:] in content.intents()) and not QUIZ_PAYLOAD.fullmatch(payload):
+        quiz_id = json.loads(payload[len("/quiz"):])["id"] if QUIZ_PAYLOAD.fullmatch(payload) else None
+        if not (payload.startswith("/") and payload[1:] in content.intents()) and quiz_id not in quiz.quizzes():
             problems.append(f"button {number}: payload {payload!r} must open a bot topic (/intent of domain.yml) "
                             "or a quiz (/quiz{{\"id\": \"…\"}})")
         problems += [f"button {number}: {p}" for p in check.problems(title)]
