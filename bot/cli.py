@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from bot import log as logsetup
 from bot.config import ConfigError, settings
+from bot.geo.hours import HUE
+from bot.storage.models import aware
 
 log = logging.getLogger("gbvbot")
 
@@ -303,6 +305,60 @@ def cmd_cases(args) -> int:
     return 0
 
 
+def cmd_campaigns(args) -> int:
+    from bot.services import campaigns
+    from bot.services.escalation import audit
+    from bot.storage import db
+
+    db.upgrade()
+    try:
+        if args.action == "create":
+            if bool(args.file) == bool(args.template):
+                raise campaigns.SpecError(["give either --file or --template"])
+            found = campaigns.templates().get(args.template) if args.template else None
+            if args.template and found is None:
+                raise campaigns.SpecError([f"no template {args.template!r} ({', '.join(campaigns.templates())})"])
+            spec = campaigns.parse(found) if found else campaigns.load(args.file)
+            campaign_id = campaigns.create(spec, "cli")
+            audit("cli", "campaign_create", subject=f"campaign:{campaign_id}")
+            print(f"created campaign {campaign_id} (draft): `gbvbot campaigns send {campaign_id}` to send it")
+        elif args.action == "list":
+            for c in campaigns.all_campaigns():
+                counts = campaigns.stats(c.id)
+                start = f"{aware(c.starts_at).astimezone(HUE):%Y-%m-%d %H:%M}" if c.starts_at else "when sent"
+                print(f"{c.id}\t{c.status}\t{c.kind}\t{c.channels}\t{start}\t"
+                      f"{counts['sent']}/{counts['targeted']} sent\t{c.name}")
+        elif args.action == "show":
+            campaign = campaigns.get(args.id)
+            if campaign is None:
+                raise campaigns.CampaignError(f"no campaign {args.id}")
+            print(json.dumps(_campaign_json(campaign), indent=2, ensure_ascii=False))
+        else:
+            campaign = campaigns.act(args.id, args.action)
+            audit("cli", f"campaign_{args.action}", subject=f"campaign:{args.id}")
+            print(f"campaign {args.id} is now {campaign.status}"
+                  + (" (the gateway delivers it outside quiet hours)" if args.action in ("send", "resume") else ""))
+    except (campaigns.SpecError, campaigns.CampaignError) as error:
+        for problem in getattr(error, "problems", [str(error)]):
+            print(f"error: {problem}", file=sys.stderr)
+        print("nothing was written" if args.action == "create" else "nothing was changed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _campaign_json(campaign) -> dict:
+    from bot.services import campaigns
+
+    return {
+        "id": campaign.id, "name": campaign.name, "kind": campaign.kind, "status": campaign.status,
+        "channels": campaign.channels.split(";"), "units": campaign.units, "topics": campaign.topics,
+        "starts_at": f"{aware(campaign.starts_at).astimezone(HUE):%Y-%m-%d %H:%M}" if campaign.starts_at else None,
+        "quiet_hours": f"{campaign.quiet_start}-{campaign.quiet_end}",
+        "rendering": {c: campaigns.message_for(campaign, c, None)[0] for c in campaign.channels.split(";")},
+        "stats": campaigns.stats(campaign.id),
+    }
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gbvbot", description="Nơi tin cậy: GBV support chatbot")
     sub = root.add_subparsers(dest="command", required=True)
@@ -379,6 +435,18 @@ def parser() -> argparse.ArgumentParser:
     cclose.add_argument("--outcome", required=True)
     cclose.add_argument("--note", help="stored encrypted")
     cases.set_defaults(func=cmd_cases)
+    camp = sub.add_parser("campaigns", help="awareness campaigns (delivered by the gateway)")
+    camp_sub = camp.add_subparsers(dest="action", required=True)
+    ccreate = camp_sub.add_parser("create", help="create a draft from a campaign file (checked; all or nothing)")
+    ccreate.add_argument("--file", help="YAML: name, text, buttons, channels, units, topics, starts_at, quiet_hours")
+    ccreate.add_argument("--template", help="a ready-made campaign of bot/content/campaigns/ (file name without .yml)")
+    camp_sub.add_parser("list", help="every campaign: id, status, kind, channels, start, sent/targeted, name")
+    for action, what in (("show", "one campaign: its rendering per channel and its counters"),
+                         ("send", "send a draft (at its start time, outside quiet hours)"),
+                         ("pause", "stop sending at once (resume continues where it stopped)"),
+                         ("resume", "continue a paused campaign"), ("cancel", "stop for good")):
+        camp_sub.add_parser(action, help=what).add_argument("id", type=int)
+    camp.set_defaults(func=cmd_campaigns)
     telegram = sub.add_parser("telegram", help="Telegram channel")
     telegram.add_argument("action", choices=["check"], help="check: is the token accepted, is the webhook as configured")
     telegram.set_defaults(func=cmd_telegram)

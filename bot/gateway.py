@@ -3,8 +3,8 @@ the officers' web console at /console/).
 
 Rasa and the action server listen on loopback behind it; channels hand messages to the
 conversation core, which talks to Rasa through one client. The scheduler (escalation
-timers, retention) runs on the gateway's event loop, so alerts leave through the
-channels' priority queues.
+timers, retention) and the campaign engine run on the gateway's event loop, so alerts and
+campaign messages leave through the channels' priority queues.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from bot.conversation.core import ConversationCore
 from bot.conversation.rasa_client import RasaClient
 from bot.messages import Button
 from bot.services import escalation
+from bot.services.campaigns import CampaignEngine
 from bot.storage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> web.Application:
         by_name["zalo"] = ZaloChannel(core, settings)
     channels.extend(by_name.values())
     app[CHANNELS] = channels
+    engine = CampaignEngine(by_name)
 
     async def on_startup(_app: web.Application) -> None:
         await rasa.start()
@@ -100,8 +102,10 @@ def create_app(settings: Settings) -> web.Application:
             await channel.start()
         escalation.install(service)
         jobs.start()
+        await engine.start()
 
     async def on_cleanup(_app: web.Application) -> None:
+        await engine.stop()
         jobs.shutdown(wait=False)
         escalation.install(None)
         for channel in reversed(channels):

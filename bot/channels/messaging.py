@@ -12,14 +12,16 @@ from collections.abc import Hashable
 from typing import Any
 
 from bot import content
+from bot.conversation.core import CORE_PAYLOADS
 
 PAYLOAD = re.compile(r"/([a-z_]{1,40})(\{[^\n]{0,200}\})?")
 
 
 def valid_payload(payload: Any) -> bool:
-    """A button payload a resident may send: "/intent" or "/intent{json object}" naming a domain intent."""
+    """A button payload a resident may send: "/intent" or "/intent{json object}" naming a domain intent,
+    or one the conversation core answers itself (campaign buttons, quizzes)."""
     match = PAYLOAD.fullmatch(payload) if isinstance(payload, str) else None
-    if not match or match.group(1) not in content.intents():
+    if not match or match.group(1) not in content.intents() | CORE_PAYLOADS:
         return False
     if match.group(2):
         try:

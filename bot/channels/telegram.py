@@ -26,6 +26,7 @@ import logging
 import math
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -89,6 +90,7 @@ class Outgoing:
     text: str
     markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
     silent: bool = False  # no notification sound (messages the resident did not ask for)
+    claim: Callable[[], bool] | None = None  # a campaign message: sent only if this says yes, just before
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -467,7 +469,27 @@ class TelegramChannel:
         await asyncio.wait([future])
         return None if future.cancelled() or future.exception() is not None else future.result()
 
+    def broadcast(self, _sender: str, chat: str, text: str, buttons: list[dict],
+                  claim: Callable[[], bool]) -> asyncio.Future:
+        """A campaign message, silently, behind every alert and reply; the future gives None
+        if `claim` said no when its turn came (bot/services/campaigns/engine.py)."""
+        return self.outbox.put(int(chat), Outgoing(text, self._keyboard(buttons), silent=True, claim=claim),
+                               Priority.BROADCAST)
+
+    @staticmethod
+    def failure_reason(error: BaseException) -> str:
+        """A campaign delivery's failure, as counted per campaign (403: the resident blocked the bot)."""
+        if isinstance(error, Forbidden):
+            return "blocked"
+        if isinstance(error, BadRequest):
+            return "refused"
+        if isinstance(error, (TemporaryFailure, asyncio.TimeoutError)):
+            return "unreachable"
+        return type(error).__name__.lower()[:32]
+
     async def _send(self, chat_id: int, item: Outgoing):
+        if item.claim is not None and not item.claim():
+            return None
         sent = await deliver(self.app.bot, chat_id, item)
         self._remember(chat_id, sent.message_id)
         return sent

@@ -20,7 +20,7 @@ refused after 7 days (never sent). What cannot be sent is counted per reason in 
 (no content) and logged; `gbvbot zalo check` reports it. Campaigns cannot use consultation
 messages (personal promotion messages end 01/03/2026): on Zalo they are an article broadcast
 or a pre-approved template, which `CAMPAIGN_DELIVERY` states for the campaign engine.
-Typed commands: /xoa (erase my data), /dangky and /huy (campaign opt-in/out).
+Typed commands: /xoa (erase my data), /dangky and /huy, also without the slash (campaign opt-in/out).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import math
 import re
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -63,7 +64,7 @@ MESSAGE_EVENTS = {"user_send_text", "anonymous_send_text", "user_send_location"}
 FOLLOW_EVENTS = {"follow", "unfollow"}
 USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
-COMMANDS = {"/xoa": None, "/dangky": "/subscribe", "/huy": "/unsubscribe"}
+COMMANDS = {"/xoa": None, "/dangky": "/subscribe", "/huy": "/unsubscribe", "dangky": "/subscribe", "huy": "/unsubscribe"}
 ANONYMOUS = "anon:"  # a resident's platform id "anon:<anonymous id>:<conversation id>"
 CAMPAIGN_DELIVERY = "article_broadcast_or_template"  # what a Zalo OA may send to followers (docs/channels.md)
 
@@ -85,6 +86,7 @@ class ZaloText:
     text: str
     last_interaction: float  # epoch seconds of the resident's last message
     quote: str | None = None  # the resident's message this answers
+    claim: Callable[[], bool] | None = None  # a campaign message: sent only if this says yes, just before
 
 
 def _reason(error: BaseException) -> str:
@@ -332,8 +334,35 @@ class ZaloChannel:
         await asyncio.wait(futures)
         return all(not f.cancelled() and f.exception() is None for f in futures)
 
-    async def _send(self, sender: str, item: ZaloText) -> str:
+    def broadcast(self, sender: str, resident: str, text: str, buttons: list[dict],
+                  claim: Callable[[], bool]) -> asyncio.Future:
+        """A campaign message, as a consultation message, only within the resident's free
+        48-hour window and its message cap (Zalo's rules for an OA): otherwise the future
+        fails with reason `zalo_window` / `zalo_quota`, counted on the campaign. The text
+        already carries the buttons as numbered options (campaigns.render)."""
+        closes = delivery.window_closes_at(sender, hours=self.reply_seconds // 3600)
+        last = None if closes is None else closes.timestamp() - self.reply_seconds
+        reason = None
+        if last is None or time.time() - last > self.free_seconds:
+            reason = "zalo_window"
+        elif self.free_messages and self.sent_in_window.get(sender, 0) >= self.free_messages:
+            reason = "zalo_quota"
+        if reason is not None:
+            refused = asyncio.get_running_loop().create_future()
+            refused.set_exception(Undeliverable(reason))
+            return refused
+        if buttons:
+            self.options[sender] = [b["payload"] for b in buttons]
+        return self.outbox.put(sender, ZaloText(resident, text, last, claim=claim), Priority.BROADCAST)
+
+    @staticmethod
+    def failure_reason(error: BaseException) -> str:
+        return _reason(error)
+
+    async def _send(self, sender: str, item: ZaloText) -> str | None:
         """One message, inside Zalo's window: free, billed (counted), or never after day 7."""
+        if item.claim is not None and not item.claim():
+            return None
         age = time.time() - item.last_interaction
         if age > self.reply_seconds:
             raise Undeliverable("after_7_days")

@@ -25,6 +25,7 @@ from bot import admin, content
 from bot.channels.web import client_address
 from bot.config import Settings
 from bot.console import auth
+from bot.console import campaigns as campaign_pages
 from bot.conversation.core import FloodGuard, RateLimited
 from bot.services import accounts, escalation
 from bot.services.desk import Close, OfficerDesk, PassOn, Take, Write
@@ -338,5 +339,6 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("POST", "/cases/{case_id}/close", action("close")),
         ("GET", "/audit", audit_log),
         ("GET", "/static/{name}", static),
+        *campaign_pages.table(page, error, signed_in, auth.flash, _redirect, service),
     ]
     return [web.route(method, "/console" + path, secure_headers(handler)) for method, path, handler in table]

@@ -123,6 +123,13 @@ FORBIDDEN = [
     (r"(?:NĐ|Nghị\s+định)\s*(?:số\s+)?(?:144/2021|12/2022|15/2020|14/2022)", "a replaced decree (facts.md §6)"),
 ]
 
+# A first line that names any of these could tell an abuser reading a lock screen what the
+# chat is about (tests/test_content.py checks the product's first messages; campaigns are
+# checked when they are created).
+REVEALING = re.compile(
+    r"bạo\s+lực|bạo\s+hành|xâm\s+hại|đánh|hiếp|nguy\s+hiểm|cán\s+bộ|công\s+an|tự\s+tử|tố\s+giác|khẩn\s+cấp", re.I
+)
+
 # --- facts.md parsing --------------------------------------------------------------------
 
 UNVERIFIED_MARK = re.compile(r"UNVERIFIED|NOT FOUND|UNKNOWN")

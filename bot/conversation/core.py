@@ -28,6 +28,7 @@ from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 from bot.messages import BotMessage, Button
 from bot.nlu import triage
 from bot.nlu.normalize import fold, nfc
+from bot.services import campaigns, quiz
 from bot.services.escalation import Escalation
 from bot.storage import residents, subscriptions
 from bot.storage.crypto import pseudonym
@@ -45,6 +46,9 @@ AFFIRMATIONS = frozenset({
 _DANGER_MENTION = re.compile(r"\bnguy hiem\b")
 DANGER_CONFIRM_SECONDS = 30 * 60
 PUSH_CHANNELS = ("telegram", "zalo")  # can message a resident unasked (campaigns)
+# Button payloads the core answers before Rasa: a campaign button (its tap is counted, then
+# the topic it names opens) and the quiz.
+CORE_PAYLOADS = frozenset({"campaign", "quiz", "quiz_answer"})
 
 
 LOCATION_DECIMALS = 3  # about 110 m: enough to find the nearest help, not a house
@@ -124,6 +128,20 @@ def _mentions_danger(reply: Reply) -> bool:
     return not asks_other and any(_DANGER_MENTION.search(fold(m.text)) for m in reply.messages)
 
 
+def _campaign_tap(message: Message) -> Message:
+    """A campaign's button: count the tap, then open the topic it names (menu if unknown)."""
+    payload = "/menu"
+    try:
+        data = json.loads(message.payload[len("/campaign"):])
+        campaign = campaigns.get(int(data["c"]))
+        if campaign is not None:
+            payload = json.loads(campaign.buttons)[int(data["b"])]["payload"]
+            campaigns.tap(campaign.id)
+    except (ValueError, KeyError, IndexError, TypeError):
+        pass
+    return Message(message.channel, message.platform_id, payload=payload)
+
+
 class TurnLocks:
     """One resident's messages are answered one after another, in arrival order (asyncio
     locks are FIFO), while different residents are answered concurrently."""
@@ -168,6 +186,10 @@ class ConversationCore:
             return await self._handle(message, sender)
 
     async def _handle(self, message: Message, sender: str) -> Reply:
+        if message.payload and message.payload.startswith("/campaign{"):
+            message = _campaign_tap(message)
+        if message.payload and message.payload.startswith(("/quiz{", "/quiz_answer{")):
+            return Reply([_bot_message(m["text"], m["buttons"]) for m in quiz.handle(sender, message.payload)])
         text = nfc(message.text).strip() if message.text else None
         if text is not None and fold(text) in SAFE_WORDS:
             return self._safe_word(message, sender)

@@ -145,7 +145,9 @@ class ProcessedEvent(Base):
 
 
 class Subscription(Base):
-    """A resident's opt-in to campaign messages; the chat id needed to reach them is sealed."""
+    """A resident's opt-in to campaign messages; the chat id needed to reach them is sealed.
+    `unit` and `topics` (';'-separated) are optional choices; `active` turns false when the
+    platform says the resident blocked the bot (opting out deletes the row)."""
 
     __tablename__ = "subscriptions"
 
@@ -153,6 +155,76 @@ class Subscription(Base):
     channel = Column(String(16), nullable=False)
     chat = Column(LargeBinary, nullable=False)  # Sealer("subscription")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    unit = Column(String(64))
+    topics = Column(String(200))
+    active = Column(Boolean, nullable=False, default=True)
+
+
+class Campaign(Base):
+    """An awareness campaign: content (text, up to three buttons as JSON), audience
+    (channels, units, topics: ';'-separated, "*" = all), when (Huế time, quiet hours) and
+    where it stands: draft | scheduled | sending | paused | done | cancelled."""
+
+    __tablename__ = "campaigns"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(100), nullable=False)
+    kind = Column(String(16), nullable=False, default="message")  # message | trusted_address
+    text = Column(Text, nullable=False)
+    buttons = Column(Text, nullable=False, default="[]")
+    channels = Column(String(64), nullable=False, default="telegram;zalo")
+    units = Column(String(300), nullable=False, default="*")
+    topics = Column(String(200), nullable=False, default="*")
+    starts_at = Column(DateTime(timezone=True))
+    quiet_start = Column(String(5), nullable=False, default="21:00")
+    quiet_end = Column(String(5), nullable=False, default="07:00")
+    status = Column(String(16), nullable=False, default="draft")
+    template = Column(String(64))
+    created_by = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    taps = Column(Integer, nullable=False, default=0)
+
+
+class CampaignDelivery(Base):
+    """One campaign message to one subscriber: pending → sending (claimed just before the
+    platform call) → sent | failed (reason) | stopped (opted out meanwhile) | unknown (the
+    gateway died during the call: never sent again). One row per campaign and subscriber."""
+
+    __tablename__ = "campaign_deliveries"
+
+    id = Column(Integer, primary_key=True)
+    campaign_id = Column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False)
+    sender = Column(String(64), nullable=False)
+    channel = Column(String(16), nullable=False)
+    status = Column(String(16), nullable=False, default="pending")
+    reason = Column(String(32))
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "sender", name="uq_campaign_deliveries_recipient"),
+        Index("ix_campaign_deliveries_status", "campaign_id", "status"),
+    )
+
+
+class QuizAttempt(Base):
+    """One pseudonymous resident's (or officer's) run through a quiz: where they are, what
+    they answered ("1:ok;2:no" by question number), the score, and for a contest finisher
+    the participant code they show to claim a prize. One attempt per quiz and sender."""
+
+    __tablename__ = "quiz_attempts"
+
+    id = Column(Integer, primary_key=True)
+    quiz = Column(String(32), nullable=False)
+    sender = Column(String(64), nullable=False)
+    position = Column(Integer, nullable=False, default=0)
+    answers = Column(String(400), nullable=False, default="")
+    score = Column(Integer, nullable=False, default=0)
+    started_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    finished_at = Column(DateTime(timezone=True))
+    code = Column(String(16), unique=True)
+
+    __table_args__ = (UniqueConstraint("quiz", "sender", name="uq_quiz_attempts_sender"),)
 
 
 class ReplyWindow(Base):

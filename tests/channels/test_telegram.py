@@ -119,7 +119,7 @@ async def test_dangky_and_huy_record_a_sealed_subscription(sqlite_db, rasa, tele
         assert row.sender == sender and row.channel == "telegram"
         assert Sealer("subscription").open(row.chat) == str(CHAT).encode()
         assert str(CHAT).encode() not in bytes(row.chat)
-        assert list(subscriptions.recipients("telegram")) == [(sender, str(CHAT))]
+        assert subscriptions.chat_of(sender) == ("telegram", str(CHAT))
         await telegram_api.command(CHAT, "/huy")
         await telegram_api.wait_sent(2)
     assert not subscriptions.is_subscribed(sender)

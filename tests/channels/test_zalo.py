@@ -203,7 +203,7 @@ async def test_typed_commands_subscribe_unsubscribe_and_erase(sqlite_db, rasa, z
         await post(client, zl.text_event(USER, "/dangky"))
         await zalo_api.wait_messages(1)
         assert subscriptions.is_subscribed(sender)
-        assert list(subscriptions.recipients("zalo")) == [(sender, USER)]
+        assert subscriptions.chat_of(sender) == ("zalo", USER)
         await post(client, zl.text_event(USER, "/huy"))
         await zalo_api.wait_messages(2)
         assert not subscriptions.is_subscribed(sender)

@@ -19,10 +19,11 @@ from bot.services.directory.index import (
     invalidate,
     list_places,
     nearest,
+    trusted_addresses,
 )
 
 __all__ = [
     "COLUMNS", "DEMO_FILE", "KINDS", "Entry", "Found", "ImportReport", "area_units", "check_directory",
     "export_csv", "format_ask_place", "format_places", "hotlines", "import_csv", "invalidate", "list_places",
-    "nearest", "seed_demo",
+    "nearest", "seed_demo", "trusted_addresses",
 ]

@@ -309,6 +309,16 @@ def list_places(ward: str | None = None) -> list[Place]:
         return list(session.scalars(query).all())
 
 
+def trusted_addresses(unit: str) -> list[str]:
+    """"Name, address" of the trusted addresses (Điều 36) of one current unit that residents
+    may be shown: verified ones (and, in demo mode, the samples)."""
+    shown = Place.verified.is_(True) if _production() else (Place.verified.is_(True) | Place.sample.is_(True))
+    query = (select(Place.name, Place.address).where(Place.kind == "trusted_address", Place.unit == unit, shown)
+             .order_by(Place.name))
+    with session_scope() as session:
+        return [", ".join(p for p in row if p) for row in session.execute(query)]
+
+
 def area_units() -> list[Unit]:
     """The current units of the area (what the resident is asked to choose from)."""
     return [u for u in gazetteer().units if u.in_area]
