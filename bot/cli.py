@@ -354,7 +354,7 @@ def _campaign_json(campaign) -> dict:
         "channels": campaign.channels.split(";"), "units": campaign.units, "topics": campaign.topics,
         "starts_at": f"{aware(campaign.starts_at).astimezone(HUE):%Y-%m-%d %H:%M}" if campaign.starts_at else None,
         "quiet_hours": f"{campaign.quiet_start}-{campaign.quiet_end}",
-        "rendering": {c: campaigns.message_for(campaign, c, None)[0] for c in campaign.channels.split(";")},
+        "rendering": {c: campaigns.message_for(campaign, c, None).text for c in campaign.channels.split(";")},
         "stats": campaigns.stats(campaign.id),
     }
 

@@ -469,11 +469,10 @@ class TelegramChannel:
         await asyncio.wait([future])
         return None if future.cancelled() or future.exception() is not None else future.result()
 
-    def broadcast(self, _sender: str, chat: str, text: str, buttons: list[dict],
-                  claim: Callable[[], bool]) -> asyncio.Future:
+    def broadcast(self, _sender: str, chat: str, message: BotMessage, claim: Callable[[], bool]) -> asyncio.Future:
         """A campaign message, silently, behind every alert and reply; the future gives None
         if `claim` said no when its turn came (bot/services/campaigns/engine.py)."""
-        return self.outbox.put(int(chat), Outgoing(text, self._keyboard(buttons), silent=True, claim=claim),
+        return self.outbox.put(int(chat), Outgoing(message.text, self._keyboard(message.buttons), silent=True, claim=claim),
                                Priority.BROADCAST)
 
     @staticmethod

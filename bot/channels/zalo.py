@@ -334,8 +334,7 @@ class ZaloChannel:
         await asyncio.wait(futures)
         return all(not f.cancelled() and f.exception() is None for f in futures)
 
-    def broadcast(self, sender: str, resident: str, text: str, buttons: list[dict],
-                  claim: Callable[[], bool]) -> asyncio.Future:
+    def broadcast(self, sender: str, resident: str, message: BotMessage, claim: Callable[[], bool]) -> asyncio.Future:
         """A campaign message, as a consultation message, only within the resident's free
         48-hour window and its message cap (Zalo's rules for an OA): otherwise the future
         fails with reason `zalo_window` / `zalo_quota`, counted on the campaign. The text
@@ -351,9 +350,9 @@ class ZaloChannel:
             refused = asyncio.get_running_loop().create_future()
             refused.set_exception(Undeliverable(reason))
             return refused
-        if buttons:
-            self.options[sender] = [b["payload"] for b in buttons]
-        return self.outbox.put(sender, ZaloText(resident, text, last, claim=claim), Priority.BROADCAST)
+        if message.buttons:
+            self.options[sender] = [b.payload for b in message.buttons]
+        return self.outbox.put(sender, ZaloText(resident, message.text, last, claim=claim), Priority.BROADCAST)
 
     @staticmethod
     def failure_reason(error: BaseException) -> str:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot import content
 from bot.geo.hours import HUE
+from bot.messages import Button
 from bot.services import campaigns, directory, quiz, roster
 from bot.services.escalation import audit
 from bot.storage.db import session_scope
@@ -157,8 +158,8 @@ def table(page, error, signed_in, flash, redirect, service) -> list[tuple]:
             sealed = db.get(Officer, user.id).telegram_chat
         if sealed is None or service is None or service.sender is None:
             return content.text("console_campaign_test_no_chat")
-        text, _ = campaigns.message_for(campaign, "telegram", None)
-        buttons = [(b["title"], b["payload"]) for b in json.loads(campaign.buttons)]
+        text = campaigns.message_for(campaign, "telegram", None).text
+        buttons = tuple(Button(b["title"], b["payload"]) for b in json.loads(campaign.buttons))
         ref = await service.sender.send_alert(roster._sealer().open(sealed).decode(), text, buttons)
         audit(user.actor, "campaign_test", subject=f"campaign:{campaign.id}")
         return content.text("console_campaign_test_sent" if ref else "console_campaign_test_failed")

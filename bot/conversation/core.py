@@ -189,7 +189,7 @@ class ConversationCore:
         if message.payload and message.payload.startswith("/campaign{"):
             message = _campaign_tap(message)
         if message.payload and message.payload.startswith(("/quiz{", "/quiz_answer{")):
-            return Reply([_bot_message(m["text"], m["buttons"]) for m in quiz.handle(sender, message.payload)])
+            return Reply(quiz.handle(sender, message.payload))
         text = nfc(message.text).strip() if message.text else None
         if text is not None and fold(text) in SAFE_WORDS:
             return self._safe_word(message, sender)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import content
 from bot.geo.hours import local_time
+from bot.messages import BotMessage, Button
 from bot.storage.db import session_scope
 from bot.storage.models import QuizAttempt, utcnow
 
@@ -70,13 +71,12 @@ def start_payload(quiz_id: str) -> str:
     return "/quiz" + json.dumps({"id": quiz_id})
 
 
-def _question(quiz: Quiz, number: int) -> dict:
+def _question(quiz: Quiz, number: int) -> BotMessage:
     question = quiz.questions[number]
-    buttons = [{"title": option, "payload": "/quiz_answer" + json.dumps({"id": quiz.id, "q": number, "a": k},
-                                                                      separators=(",", ":"))}
-               for k, option in enumerate(question.options)]
+    buttons = tuple(Button(option, "/quiz_answer" + json.dumps({"id": quiz.id, "q": number, "a": k}, separators=(",", ":")))
+                    for k, option in enumerate(question.options))
     text = content.text("quiz_question", number=number + 1, total=len(quiz.questions), question=question.question)
-    return {"text": text, "buttons": buttons}
+    return BotMessage(text, buttons)
 
 
 def _attempt(session, quiz_id: str, sender: str) -> QuizAttempt:
@@ -88,23 +88,23 @@ def _attempt(session, quiz_id: str, sender: str) -> QuizAttempt:
     return attempt
 
 
-def handle(sender: str, payload: str) -> list[dict]:
+def handle(sender: str, payload: str) -> list[BotMessage]:
     """The messages answering a quiz payload (start or resume, or one answer)."""
     try:
         data = json.loads(payload[payload.index("{"):])
         quiz = quizzes()[data["id"]]
     except (ValueError, KeyError, TypeError):
-        return [{"text": content.text("quiz_unknown"), "buttons": []}]
+        return [BotMessage(content.text("quiz_unknown"))]
     for _attempt_no in range(2):  # two taps at once may both create the attempt: the second retries
         try:
             with session_scope() as session:
                 return _step(session, quiz, _attempt(session, quiz.id, sender), data, payload.startswith("/quiz_answer"))
         except IntegrityError:
             continue
-    return [{"text": content.text("quiz_unknown"), "buttons": []}]
+    return [BotMessage(content.text("quiz_unknown"))]
 
 
-def _step(session, quiz: Quiz, attempt: QuizAttempt, data: dict, answering: bool) -> list[dict]:
+def _step(session, quiz: Quiz, attempt: QuizAttempt, data: dict, answering: bool) -> list[BotMessage]:
     messages = []
     if attempt.finished_at is not None:
         return [_result(quiz, attempt)]
@@ -114,9 +114,8 @@ def _step(session, quiz: Quiz, attempt: QuizAttempt, data: dict, answering: bool
         attempt.score += right
         attempt.answers += f"{attempt.position + 1}:{'ok' if right else 'no'};"
         attempt.position += 1
-        messages.append({"text": content.text("quiz_right" if right else "quiz_wrong",
-                                              answer=question.options[question.answer], fact=question.fact),
-                         "buttons": []})
+        messages.append(BotMessage(content.text("quiz_right" if right else "quiz_wrong",
+                                                answer=question.options[question.answer], fact=question.fact)))
     if attempt.position >= len(quiz.questions):
         attempt.finished_at = utcnow()
         if quiz.contest_open():
@@ -127,11 +126,11 @@ def _step(session, quiz: Quiz, attempt: QuizAttempt, data: dict, answering: bool
     return messages
 
 
-def _result(quiz: Quiz, attempt: QuizAttempt) -> dict:
+def _result(quiz: Quiz, attempt: QuizAttempt) -> BotMessage:
     text = content.text("quiz_score", score=attempt.score, total=len(quiz.questions))
     if attempt.code:
         text += "\n\n" + content.text("quiz_code", code=attempt.code)
-    return {"text": text, "buttons": [{"title": content.text("button_menu"), "payload": "/menu"}]}
+    return BotMessage(text, (Button(content.text("button_menu"), "/menu"),))
 
 
 def results(quiz_id: str) -> dict:

@@ -68,8 +68,8 @@ class Outlet:
         self.sent.append((chat, text))
         return "ok"
 
-    def broadcast(self, _sender, chat, text, _buttons, claim):
-        return self.outbox.put(chat, (text, claim), Priority.BROADCAST)
+    def broadcast(self, _sender, chat, message, claim):
+        return self.outbox.put(chat, (message.text, claim), Priority.BROADCAST)
 
     @staticmethod
     def failure_reason(error):
@@ -267,8 +267,8 @@ def test_a_trusted_address_campaign_lists_the_verified_places_of_the_subscribers
             Place(key="c", name="Nhà cô C", kind="trusted_address", unit="Xã Bình Điền", verified=True),
         ])
     campaign_id = campaigns.create(campaigns.parse(campaigns.templates()["trusted_address"]), "test")
-    text, _ = message_for(campaigns.get(campaign_id), "telegram", "Phường Kim Trà")
+    text = message_for(campaigns.get(campaign_id), "telegram", "Phường Kim Trà").text
     assert "• Nhà bà A, Tổ 3" in text and "Nhà ông B" not in text and "Nhà cô C" not in text
     assert "Điều 36" in text and text.endswith("gõ /huy.")
-    nothing, _ = message_for(campaigns.get(campaign_id), "telegram", None)
+    nothing = message_for(campaigns.get(campaign_id), "telegram", None).text
     assert "chưa được công bố" in nothing

@@ -46,20 +46,20 @@ async def test_a_quiz_through_the_core_one_question_at_a_time_resumable_with_a_c
     monkeypatch.setattr(quiz.Quiz, "contest_open", lambda self, today=None: True)
     reply = await core.handle(Message("telegram", "7", payload=quiz.start_payload("hieu_luat")))
     [first] = reply.messages
-    assert first["text"].startswith("Câu 1/5") and len(first["buttons"]) == len(bank.questions[0].options)
-    wrong = next(b for n, b in enumerate(first["buttons"]) if n != bank.questions[0].answer)
-    reply = await core.handle(Message("telegram", "7", payload=wrong["payload"]))
-    assert reply.messages[0]["text"].startswith("Chưa đúng") and bank.questions[0].fact in reply.messages[0]["text"]
-    stale = await core.handle(Message("telegram", "7", payload=wrong["payload"]))  # the same button again
-    assert stale.messages[0]["text"].startswith("Câu 2/5")
+    assert first.text.startswith("Câu 1/5") and len(first.buttons) == len(bank.questions[0].options)
+    wrong = next(b for n, b in enumerate(first.buttons) if n != bank.questions[0].answer)
+    reply = await core.handle(Message("telegram", "7", payload=wrong.payload))
+    assert reply.messages[0].text.startswith("Chưa đúng") and bank.questions[0].fact in reply.messages[0].text
+    stale = await core.handle(Message("telegram", "7", payload=wrong.payload))  # the same button again
+    assert stale.messages[0].text.startswith("Câu 2/5")
     resumed = await core.handle(Message("telegram", "7", payload=quiz.start_payload("hieu_luat")))
-    assert resumed.messages[0]["text"].startswith("Câu 2/5")
+    assert resumed.messages[0].text.startswith("Câu 2/5")
     for number in range(1, 5):
         question = bank.questions[number]
         payload = "/quiz_answer" + json.dumps({"id": "hieu_luat", "q": number, "a": question.answer})
         reply = await core.handle(Message("telegram", "7", payload=payload))
-        assert reply.messages[0]["text"].startswith("Đúng rồi")
-    assert "4/5" in reply.messages[-1]["text"] and "Mã dự thi" in reply.messages[-1]["text"]
+        assert reply.messages[0].text.startswith("Đúng rồi")
+    assert "4/5" in reply.messages[-1].text and "Mã dự thi" in reply.messages[-1].text
     figures = quiz.results("hieu_luat")
     assert (figures["started"], figures["finished"], figures["codes"]) == (1, 1, 1)
     assert figures["scores"] == {4: 1} and figures["missed"] == [(1, 1)]

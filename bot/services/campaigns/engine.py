@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.messages import BotMessage, Button
 from bot.services import directory
 from bot.services.campaigns import store
 from bot.services.campaigns.spec import render
@@ -34,12 +35,12 @@ def tap_payload(campaign_id: int, button: int) -> str:
     return "/campaign" + json.dumps({"c": campaign_id, "b": button}, separators=(",", ":"))
 
 
-def message_for(campaign: Campaign, channel: str, unit: str | None) -> tuple[str, list[dict]]:
+def message_for(campaign: Campaign, channel: str, unit: str | None) -> BotMessage:
     """The exact text and buttons one subscriber receives (tap-counting payloads)."""
     places = directory.trusted_addresses(unit) if campaign.kind == "trusted_address" and unit else []
     buttons = [(b["title"], b["payload"]) for b in json.loads(campaign.buttons)]
     text, shown = render(campaign.text, buttons, channel, campaign.kind, places)
-    return text, [{"title": b["title"], "payload": tap_payload(campaign.id, n)} for n, b in enumerate(shown)]
+    return BotMessage(text, tuple(Button(b.title, tap_payload(campaign.id, n)) for n, b in enumerate(shown)))
 
 
 class CampaignEngine:
@@ -111,7 +112,7 @@ class CampaignEngine:
             return not self._stopping and not store.quiet(campaign, self.clock() if self.clock else None) \
                 and store.claim(delivery_id, campaign.id, sender)
 
-        future = outlet.broadcast(sender, chat, *message, claim)
+        future = outlet.broadcast(sender, chat, message, claim)
         self._queued[delivery_id] = campaign.id
         self._futures.add(future)
         future.add_done_callback(functools.partial(self._done, delivery_id, sender, outlet))

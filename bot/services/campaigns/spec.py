@@ -18,6 +18,7 @@ import yaml
 from bot import content
 from bot.geo.hours import HUE
 from bot.geo.names import gazetteer
+from bot.messages import Button
 from bot.services import quiz
 
 KINDS = ("message", "trusted_address")
@@ -183,7 +184,7 @@ def sample_places() -> list[str]:
 
 
 def render(text: str, buttons, channel: str, kind: str = "message",
-           places: list[str] | None = None) -> tuple[str, list[dict]]:
+           places: list[str] | None = None) -> tuple[str, tuple[Button, ...]]:
     """The message and its buttons as `channel` shows them; a trusted-address campaign lists
     `places` (the subscriber's unit's verified addresses) or says none is listed yet."""
     body = text.strip()
@@ -191,7 +192,7 @@ def render(text: str, buttons, channel: str, kind: str = "message",
         listed = "\n".join(f"• {p}" for p in places or [])
         body += "\n\n" + (listed or content.text("campaign_no_trusted_address"))
     body += "\n\n" + content.text(f"campaign_stop_{channel}")
-    shown = [{"title": title, "payload": payload} for title, payload in buttons]
+    shown = tuple(Button(title, payload) for title, payload in buttons)
     if channel == "zalo" and shown:  # numbered options (bot/channels/zalo.py reads the number back)
-        body += "\n\n" + "\n".join(f"{n}. {b['title']}" for n, b in enumerate(shown, 1))
+        body += "\n\n" + "\n".join(f"{n}. {b.title}" for n, b in enumerate(shown, 1))
     return body, shown
