@@ -1,6 +1,6 @@
 """The content check: every phone number, legal citation, fine and prison term a resident or
 officer can read must be one that the verified lines of docs/facts.md (the repository's copy of
-../shared/knowledge/facts.md) support. tests/test_content.py enforces it on every text;
+../shared/knowledge/facts.md) support. tests/content/test_content.py enforces it on every text;
 `make content-review` writes docs/content_review.md from it.
 
 Only yaml, ast and re: no Rasa import.
@@ -124,7 +124,7 @@ FORBIDDEN = [
 ]
 
 # A first line that names any of these could tell an abuser reading a lock screen what the
-# chat is about (tests/test_content.py checks the product's first messages; campaigns are
+# chat is about (tests/content/test_content.py checks the product's first messages; campaigns are
 # checked when they are created).
 REVEALING = re.compile(
     r"bạo\s+lực|bạo\s+hành|xâm\s+hại|đánh|hiếp|nguy\s+hiểm|cán\s+bộ|công\s+an|tự\s+tử|tố\s+giác|khẩn\s+cấp", re.I

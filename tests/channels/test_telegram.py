@@ -292,7 +292,7 @@ async def test_a_replayed_update_is_processed_once(sqlite_db, rasa, telegram_api
 async def test_a_429_for_one_chat_delays_only_that_chat(sqlite_db, rasa, telegram_api):
     """Another chat's answer, queued after the 429, goes out while the limited chat's answer
     waits out its retry_after. (When it is retried, and that it is delivered then, is
-    tests/channels/test_outbox.py's business, in virtual time; the wall-clock figures are
+    tests/outbound/test_queue.py's business, in virtual time; the wall-clock figures are
     in `make bench`.)"""
     telegram_api.fail("sendMessage", "429", retry_after=30, chat_id=CHAT)
     async with gateway(rasa.port, **telegram_settings(telegram_api)) as client:

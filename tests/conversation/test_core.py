@@ -22,7 +22,7 @@ from bot.storage.crypto import Sealer
 from bot.storage.db import session_scope
 from bot.storage.models import Case
 from tests.conftest import ROOT
-from tests.test_escalation import Clock, RecordingSender
+from tests.services.test_escalation import Clock, RecordingSender
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 TEXTS = texts()

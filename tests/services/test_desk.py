@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.services import escalation as escalation_module
 from bot.services.desk import Close, OfficerDesk, PassOn, Reply, Take, close_command
-from tests.test_escalation import make
+from tests.services.test_escalation import make
 
 
 async def test_take_reply_and_close_through_the_desk(staff):

@@ -65,6 +65,6 @@ def test_a_shift_that_ends_where_it_starts_lasts_a_whole_day():
 def test_place_names_and_hours_need_neither_the_nlu_nor_the_services():
     """bot/geo sits below both (the NLU finds place names with it): no import cycle."""
     code = "import sys, bot.geo.names, bot.geo.hours, bot.geo.distance; print(sorted(m for m in sys.modules if m[:4] == 'bot.'))"
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(["bot.geo", "bot.geo.distance", "bot.geo.hours", "bot.geo.names", "bot.vietnamese"])

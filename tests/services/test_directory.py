@@ -26,7 +26,7 @@ from bot.services.directory import COLUMNS, csvio, index
 from bot.storage.db import session_scope
 from bot.storage.models import Place
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ICT = timezone(timedelta(hours=7))
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=ICT)  # a Monday in Huế
 HUONG_TRA, KIM_TRA, BINH_DIEN = "Phường Hương Trà", "Phường Kim Trà", "Xã Bình Điền"

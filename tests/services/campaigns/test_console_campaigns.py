@@ -4,11 +4,11 @@ send and pause it (audited, CSRF); officers never reach these pages."""
 
 from __future__ import annotations
 
-import tests.test_console
+import tests.console.test_console
 from bot.services import campaigns
-from tests.test_console import audit_actions, user
+from tests.console.test_console import audit_actions, user
 
-console = tests.test_console.console  # the fixture: the console through the real gateway app
+console = tests.console.test_console.console  # the fixture: the console through the real gateway app
 
 
 async def test_an_official_creates_from_a_template_previews_and_sends(console):
