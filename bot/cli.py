@@ -105,6 +105,16 @@ def cmd_places(args) -> int:
                 directory.export_csv(out)
         else:
             directory.export_csv(sys.stdout)
+    elif args.action == "leads":
+        from bot.services.directory import leads
+
+        try:
+            added, updated = leads.load(args.file or leads.RESEARCH_FILE)
+        except (leads.LeadsError, OSError) as error:
+            print(f"error: {error}; nothing was written", file=sys.stderr)
+            return 1
+        print(f"research leads: {added} added, {updated} updated (never shown to residents; "
+              "check them in the console: /console/places/due)")
     elif args.action == "list":
         try:
             places = directory.list_places(args.ward)
@@ -321,6 +331,8 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     exp = places_sub.add_parser("export", help="export places as CSV (stdout if no file)")
     exp.add_argument("file", nargs="?")
+    leads = places_sub.add_parser("leads", help="load desk-research leads for the office to check (never shown to residents)")
+    leads.add_argument("file", nargs="?", help="default: the research file shipped in bot/services/directory/")
     lst = places_sub.add_parser("list", help="list places")
     lst.add_argument("--ward", help="current or former name of a phường/xã")
     places.set_defaults(func=cmd_places)

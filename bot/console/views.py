@@ -24,7 +24,8 @@ from sqlalchemy import select
 from bot import admin, content
 from bot.channels.web import client_address
 from bot.config import Settings
-from bot.console import auth
+from bot.console import auth, places
+from bot.console.kit import Kit
 from bot.conversation.core import FloodGuard, RateLimited
 from bot.services import accounts, escalation
 from bot.services.desk import Close, OfficerDesk, PassOn, Take, Write
@@ -51,6 +52,8 @@ SEVERITY_ORDER = {"critical": 0, "high": 1}
 REFRESH_SECONDS = 30
 ROLES_WITH_CASES = ("officer", "coordinator", "admin")
 MESSAGES = ("expired", "signed_out")  # notices the sign-in page may be asked to show
+MAX_UPLOAD = 1024 * 1024  # a CSV file sent from the console (the gateway's other bodies stay small)
+MAX_FIELD = 4096  # any other field of an uploading form
 
 
 def secure_headers(handler):
@@ -77,6 +80,10 @@ def _local(value) -> str:
     return f"{aware(value).astimezone(HUE):%H:%M %d/%m/%Y}" if value else ""
 
 
+def _day(value) -> str:
+    return f"{value:%d/%m/%Y}" if value else ""
+
+
 def _redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
@@ -92,6 +99,24 @@ def _same_origin(request: web.Request) -> bool:
     return origin in (None, "null") or origin.split("://", 1)[-1].rstrip("/") == request.host
 
 
+async def _read_form(request: web.Request):
+    """The posted form. A file upload (multipart) is read part by part, so it may be larger
+    than the gateway's 32 KiB body limit, up to MAX_UPLOAD; None when it is too large."""
+    if request.content_type != "multipart/form-data":
+        return await request.post()
+    form: dict = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        limit = MAX_UPLOAD if part.filename is not None else MAX_FIELD
+        data = bytearray()
+        while chunk := await part.read_chunk():
+            data += chunk
+            if len(data) > limit:
+                return None
+        form[part.name] = bytes(data) if part.filename is not None else data.decode("utf-8", "replace")
+    return form
+
+
 def routes(settings: Settings, service: escalation.Escalation | None) -> list[web.RouteDef]:
     """The console's routes, under /console/ on the gateway."""
     idle = timedelta(minutes=settings.console_idle_minutes)
@@ -100,7 +125,7 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
     )
-    templates.globals.update(t=content.text, label=_label, local=_local, outcomes=OUTCOMES)
+    templates.globals.update(t=content.text, label=_label, local=_local, day=_day, outcomes=OUTCOMES)
 
     def page(name: str, status: int = 200, session: auth.Session | None = None, **context) -> web.Response:
         context.setdefault("refresh", None)
@@ -130,7 +155,9 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
                     audit(session.user.actor, "console_refused", request.match_info.get("case_id"))
                     return error(403, "console_forbidden", session)
                 if request.method == "POST":
-                    form = await request.post()
+                    form = await _read_form(request)
+                    if form is None:
+                        return error(413, "console_file_too_large", session)
                     if not _same_origin(request) or not auth.same_token(form.get("csrf"), session.csrf):
                         audit(session.user.actor, "csrf_refused")
                         return error(403, "console_form_expired", session)
@@ -315,6 +342,7 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
     async def to_console(_request: web.Request) -> web.Response:
         return _redirect("/console/")
 
+    kit = Kit(page=page, error=error, signed_in=signed_in)
     table = [
         ("GET", "", to_console),
         ("GET", "/", home),
@@ -329,5 +357,6 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("POST", "/cases/{case_id}/close", action("close")),
         ("GET", "/audit", audit_log),
         ("GET", "/static/{name}", static),
+        *places.table(kit),
     ]
     return [web.route(method, "/console" + path, secure_headers(handler)) for method, path, handler in table]
