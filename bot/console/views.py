@@ -24,7 +24,7 @@ from sqlalchemy import select
 from bot import admin, content
 from bot.channels.web import client_address
 from bot.config import Settings
-from bot.console import auth, places
+from bot.console import auth, places, stats
 from bot.console.kit import Kit
 from bot.conversation.core import FloodGuard, RateLimited
 from bot.services import accounts, escalation
@@ -358,5 +358,6 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("GET", "/audit", audit_log),
         ("GET", "/static/{name}", static),
         *places.table(kit),
+        *stats.table(kit),
     ]
     return [web.route(method, "/console" + path, secure_headers(handler)) for method, path, handler in table]
