@@ -27,9 +27,9 @@ from bot.config import Settings
 from bot.console import auth, places, roster, stats
 from bot.console.kit import Kit
 from bot.conversation.core import FloodGuard, RateLimited
-from bot.services import accounts, escalation
+from bot.services import accounts, escalation, followups
 from bot.services.desk import Close, OfficerDesk, PassOn, Take, Write
-from bot.services.escalation import OUTCOMES, audit
+from bot.services.escalation import MAX_FOLLOW_UP_DAYS, OUTCOMES, REFERRED, audit
 from bot.services.roster import HUE
 from bot.storage.db import session_scope
 from bot.storage.models import AuditLog, Case, Officer, aware, utcnow
@@ -249,7 +249,10 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         # The page refreshes itself unless the user turned that off (WCAG 2.2.1); the refresh
         # is not activity (the idle timeout still runs).
         live = request.query.get("live") != "0"
-        return page("queue.html", session=session, cases=cases, live=live,
+        coordinating = session.user.role in ("coordinator", "admin")
+        due = [{"id": c.id, "outcome": c.outcome, "at": _local(c.follow_up_at)}
+               for c in followups.due(None if coordinating else session.user.id)]
+        return page("queue.html", session=session, cases=cases, live=live, follow_ups=due,
                     refresh=f"{REFRESH_SECONDS}; url=/console/cases?auto=1" if live else None)
 
     @signed_in(*ROLES_WITH_CASES)
@@ -274,7 +277,9 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
             can_pass=case.status == "alerting",
             can_write=open_ and case.status == "acknowledged" and case.relay and case.assigned_officer_id == user.id,
             can_close=open_ and (user.role in ("coordinator", "admin") or case.assigned_officer_id == user.id),
-            max_text=MAX_TEXT,
+            can_follow_up=case.follow_up_at is not None and case.follow_up_done_at is None and (
+                user.role in ("coordinator", "admin") or case.follow_up_officer_id == user.id),
+            max_text=MAX_TEXT, max_days=MAX_FOLLOW_UP_DAYS, answers=followups.ANSWERS,
         )
 
     def action(kind: str):
@@ -314,12 +319,30 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
                     audit(user.actor, "close_refused", case_id)
                     auth.flash(session.key, content.text("console_close_refused"))
                     return _redirect(back)
-                event = Close(case_id, outcome, note or None)
+                days = str(form.get("follow_up_days", "")).strip()
+                if outcome in REFERRED and days and not (days.isdigit() and 1 <= int(days) <= MAX_FOLLOW_UP_DAYS):
+                    auth.flash(session.key, content.text("console_follow_up_days_invalid"))
+                    return _redirect(back)
+                event = Close(case_id, outcome, note or None, int(days) if outcome in REFERRED and days else None)
             answer = await desk.handle(user.id, event)
             auth.flash(session.key, answer.notice)
             return _redirect(back)
 
         return handler
+
+    @signed_in(*ROLES_WITH_CASES)
+    async def follow_up(request: web.Request) -> web.Response:
+        """POST /console/cases/{id}/follow_up: was the resident helped? (recorded on the case)"""
+        session, form = request["session"], request["form"]
+        case_id = request.match_info["case_id"]
+        if visible(session, case_id) is None:
+            return error(404, "console_not_found", session)
+        answer = form.get("answer")
+        user = session.user
+        done = answer in followups.ANSWERS and followups.record(
+            case_id, user.actor, None if user.role in ("coordinator", "admin") else user.id, answer)
+        auth.flash(session.key, content.text("console_follow_up_recorded" if done else "console_follow_up_refused"))
+        return _redirect(f"/console/cases/{case_id}")
 
     # ------------------------------------------------------------------ admin
     @signed_in("admin")
@@ -355,6 +378,7 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("POST", "/cases/{case_id}/pass", action("pass")),
         ("POST", "/cases/{case_id}/write", action("write")),
         ("POST", "/cases/{case_id}/close", action("close")),
+        ("POST", "/cases/{case_id}/follow_up", follow_up),
         ("GET", "/audit", audit_log),
         ("GET", "/static/{name}", static),
         *places.table(kit),

@@ -94,6 +94,11 @@ class Case(Base):
     outcome = Column(String(32))
     note = Column(LargeBinary)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # A case closed as referred: the officer checks on it after a chosen number of days.
+    follow_up_at = Column(DateTime(timezone=True))
+    follow_up_officer_id = Column(Integer)
+    follow_up_done_at = Column(DateTime(timezone=True))
+    follow_up_answer = Column(String(16))  # helped | not_helped | unreachable
 
 
 class Place(Base):
@@ -249,6 +254,8 @@ class Officer(Base):
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime(timezone=True))
     last_seen_at = Column(DateTime(timezone=True))
+    totp_secret = Column(LargeBinary)  # Sealer("totp"): the second sign-in factor, when set
+    totp_step = Column(Integer)  # the last time step accepted (a code is used once)
 
 
 class ConsoleSession(Base):
