@@ -254,6 +254,10 @@ def cmd_users(args) -> int:
         elif args.action == "disable":
             accounts.disable_user(args.username)
             print(f"disabled {args.username}: no sign-in, no API token, no alerts; sessions ended")
+        elif args.action == "totp":
+            uri = accounts.set_totp(args.username)
+            print("second factor set: add this to an authenticator app now (shown once; the old one, "
+                  f"if any, no longer works):\n{uri}")
         elif args.action == "reset":
             password = _new_password()
             if password is None:
@@ -372,6 +376,8 @@ def parser() -> argparse.ArgumentParser:
     udis.add_argument("username")
     ures = users_sub.add_parser("reset", help="set a new password (GBVBOT_NEW_PASSWORD, else asked); lifts a lock")
     ures.add_argument("username")
+    utotp = users_sub.add_parser("totp", help="coordinators and admins: a new second factor (prints the otpauth URI once)")
+    utotp.add_argument("username")
     users.set_defaults(func=cmd_users)
     rost = sub.add_parser("roster", help="duty shifts")
     rost_sub = rost.add_subparsers(dest="action", required=True)

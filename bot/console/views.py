@@ -201,11 +201,42 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
             except RateLimited:
                 pass
             return login_page(401, content.text("console_sign_in_failed"))
+        if user.second_factor:
+            response = page("code.html", csrf=auth.login_token(nonce), message=None)
+            auth.set_cookie(response, auth.CODE_COOKIE, auth.password_passed(user.id))
+            return response
+        return signed_in_as(user)
+
+    def signed_in_as(user: accounts.User) -> web.Response:
         token = auth.start(user)
         auth.prune(idle)
         response = _redirect("/console/")
         auth.set_cookie(response, auth.COOKIE, token)
         auth.clear_cookie(response, auth.LOGIN_COOKIE)
+        return response
+
+    async def login_code(request: web.Request) -> web.Response:
+        """The TOTP code, after a right password (coordinators and admins who set one)."""
+        form = await request.post()
+        nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
+        if not _same_origin(request) or not nonce or not auth.same_token(form.get("csrf"), auth.login_token(nonce)):
+            audit("unknown", "csrf_refused")
+            return login_page(403, content.text("console_form_expired"))
+        user_id = auth.code_pending(request.cookies.get(auth.CODE_COOKIE))
+        if user_id is None:
+            return login_page(401, content.text("console_expired"))
+        address = client_address(request, settings.trusted_proxies)
+        if failures.count(address) >= FAILED_SIGN_INS:
+            return login_page(429, content.text("console_too_many_attempts"))
+        user = accounts.second_factor(user_id, str(form.get("code", ""))[:16])
+        if user is None:
+            try:
+                failures.check(address)
+            except RateLimited:
+                pass
+            return page("code.html", 401, csrf=auth.login_token(nonce), message=content.text("console_code_failed"))
+        response = signed_in_as(user)
+        auth.clear_cookie(response, auth.CODE_COOKIE)
         return response
 
     @signed_in()
@@ -371,6 +402,7 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("GET", "/", home),
         ("GET", "/login", login_form),
         ("POST", "/login", login),
+        ("POST", "/login/code", login_code),
         ("POST", "/logout", logout),
         ("GET", "/cases", queue),
         ("GET", "/cases/{case_id}", case_page),
