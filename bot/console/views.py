@@ -24,7 +24,7 @@ from sqlalchemy import select
 from bot import admin, content
 from bot.channels.web import client_address
 from bot.config import Settings
-from bot.console import auth, places, roster, stats
+from bot.console import auth, places, roster, stats, users
 from bot.console.kit import Kit
 from bot.conversation.core import FloodGuard, RateLimited
 from bot.services import accounts, escalation, followups
@@ -415,6 +415,7 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("GET", "/static/{name}", static),
         *places.table(kit),
         *stats.table(kit),
+        *users.table(kit),
         *roster.table(kit, service.sender if service and settings.telegram_enabled else None),
     ]
     return [web.route(method, "/console" + path, secure_headers(handler)) for method, path, handler in table]

@@ -159,18 +159,18 @@ def _by_name(session, username: str) -> Officer:
     return officer
 
 
-def disable_user(username: str) -> int:
+def disable_user(username: str, actor: str = "cli") -> int:
     """The account can no longer sign in, use its API token or be alerted; its sessions end."""
     with session_scope() as session:
         officer = _by_name(session, username)
         officer.active = False
         session.execute(delete(ConsoleSession).where(ConsoleSession.officer_id == officer.id))
         user_id = officer.id
-    audit("cli", "user_disable", subject=f"officer:{user_id}")
+    audit(actor, "user_disable", subject=f"officer:{user_id}")
     return user_id
 
 
-def reset_password(username: str, password: str) -> int:
+def reset_password(username: str, password: str, actor: str = "cli") -> int:
     """A new password; the lock is lifted and every session of the account ends."""
     check_password(password)
     password_hash = _hasher.hash(password)
@@ -179,7 +179,7 @@ def reset_password(username: str, password: str) -> int:
         officer.password_hash, officer.failed_logins, officer.locked_until = password_hash, 0, None
         session.execute(delete(ConsoleSession).where(ConsoleSession.officer_id == officer.id))
         user_id = officer.id
-    audit("cli", "user_reset", subject=f"officer:{user_id}")
+    audit(actor, "user_reset", subject=f"officer:{user_id}")
     return user_id
 
 
