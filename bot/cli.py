@@ -107,6 +107,16 @@ def cmd_places(args) -> int:
                 directory.export_csv(out)
         else:
             directory.export_csv(sys.stdout)
+    elif args.action == "leads":
+        from bot.services.directory import leads
+
+        try:
+            added, updated = leads.load(args.file or leads.RESEARCH_FILE)
+        except (leads.LeadsError, OSError) as error:
+            print(f"error: {error}; nothing was written", file=sys.stderr)
+            return 1
+        print(f"research leads: {added} added, {updated} updated (never shown to residents; "
+              "check them in the console: /console/places/due)")
     elif args.action == "list":
         try:
             places = directory.list_places(args.ward)
@@ -246,6 +256,10 @@ def cmd_users(args) -> int:
         elif args.action == "disable":
             accounts.disable_user(args.username)
             print(f"disabled {args.username}: no sign-in, no API token, no alerts; sessions ended")
+        elif args.action == "totp":
+            uri = accounts.set_totp(args.username)
+            print("second factor set: add this to an authenticator app now (shown once; the old one, "
+                  f"if any, no longer works):\n{uri}")
         elif args.action == "reset":
             password = _new_password()
             if password is None:
@@ -377,6 +391,8 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     exp = places_sub.add_parser("export", help="export places as CSV (stdout if no file)")
     exp.add_argument("file", nargs="?")
+    leads = places_sub.add_parser("leads", help="load desk-research leads for the office to check (never shown to residents)")
+    leads.add_argument("file", nargs="?", help="default: the research file shipped in bot/services/directory/")
     lst = places_sub.add_parser("list", help="list places")
     lst.add_argument("--ward", help="current or former name of a phường/xã")
     places.set_defaults(func=cmd_places)
@@ -416,6 +432,8 @@ def parser() -> argparse.ArgumentParser:
     udis.add_argument("username")
     ures = users_sub.add_parser("reset", help="set a new password (GBVBOT_NEW_PASSWORD, else asked); lifts a lock")
     ures.add_argument("username")
+    utotp = users_sub.add_parser("totp", help="coordinators and admins: a new second factor (prints the otpauth URI once)")
+    utotp.add_argument("username")
     users.set_defaults(func=cmd_users)
     rost = sub.add_parser("roster", help="duty shifts")
     rost_sub = rost.add_subparsers(dest="action", required=True)

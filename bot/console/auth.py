@@ -25,6 +25,8 @@ from bot.storage.models import ConsoleSession, Officer, aware, utcnow
 
 COOKIE = "gbv_console"
 LOGIN_COOKIE = "gbv_console_login"
+CODE_COOKIE = "gbv_console_code"  # the password was right; the TOTP code is still to come
+CODE_WITHIN = timedelta(minutes=5)
 PATH = "/console"
 MAX_AGE = timedelta(hours=12)
 
@@ -110,6 +112,24 @@ def prune(idle: timedelta, now: datetime | None = None) -> int:
 
 def same_token(given: str | None, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def password_passed(user_id: int, now: datetime | None = None) -> str:
+    """The cookie value that lets `user_id` give their TOTP code for CODE_WITHIN (signed)."""
+    payload = f"{user_id}.{int(((now or utcnow()) + CODE_WITHIN).timestamp())}"
+    return f"{payload}.{hmac.new(derive_key('console-code'), payload.encode(), hashlib.sha256).hexdigest()}"
+
+
+def code_pending(value: str | None, now: datetime | None = None) -> int | None:
+    """The user whose password was right (a `password_passed` value still in time), or None."""
+    user_id, _, rest = (value or "").partition(".")
+    expires, _, mac = rest.partition(".")
+    if not (user_id.isdigit() and expires.isdigit()):
+        return None
+    expected = hmac.new(derive_key("console-code"), f"{user_id}.{expires}".encode(), hashlib.sha256).hexdigest()
+    if not same_token(mac, expected) or int(expires) < (now or utcnow()).timestamp():
+        return None
+    return int(user_id)
 
 
 def login_token(nonce: str) -> str:

@@ -24,12 +24,13 @@ from sqlalchemy import select
 from bot import admin, content
 from bot.channels.web import client_address
 from bot.config import Settings
-from bot.console import auth
+from bot.console import auth, places, roster, stats, users
 from bot.console import campaigns as campaign_pages
+from bot.console.kit import Kit
 from bot.conversation.core import FloodGuard, RateLimited
-from bot.services import accounts, escalation
+from bot.services import accounts, escalation, followups
 from bot.services.desk import Close, OfficerDesk, PassOn, Take, Write
-from bot.services.escalation import OUTCOMES, audit
+from bot.services.escalation import MAX_FOLLOW_UP_DAYS, OUTCOMES, REFERRED, audit
 from bot.services.roster import HUE
 from bot.storage.db import session_scope
 from bot.storage.models import AuditLog, Case, Officer, aware, utcnow
@@ -52,6 +53,8 @@ SEVERITY_ORDER = {"critical": 0, "high": 1}
 REFRESH_SECONDS = 30
 ROLES_WITH_CASES = ("officer", "coordinator", "admin")
 MESSAGES = ("expired", "signed_out")  # notices the sign-in page may be asked to show
+MAX_UPLOAD = 1024 * 1024  # a CSV file sent from the console (the gateway's other bodies stay small)
+MAX_FIELD = 4096  # any other field of an uploading form
 
 
 def secure_headers(handler):
@@ -78,17 +81,12 @@ def _local(value) -> str:
     return f"{aware(value).astimezone(HUE):%H:%M %d/%m/%Y}" if value else ""
 
 
+def _day(value) -> str:
+    return f"{value:%d/%m/%Y}" if value else ""
+
+
 def _redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
-
-
-async def _form(request: web.Request):
-    """The posted form, or None when it cannot be read (not UTF-8, malformed): refused like a
-    form without its token."""
-    try:
-        return await request.post()
-    except (UnicodeDecodeError, ValueError):
-        return None
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -102,6 +100,28 @@ def _same_origin(request: web.Request) -> bool:
     return origin in (None, "null") or origin.split("://", 1)[-1].rstrip("/") == request.host
 
 
+async def _read_form(request: web.Request):
+    """The posted form. A file upload (multipart) is read part by part, so it may be larger
+    than the gateway's 32 KiB body limit, up to MAX_UPLOAD; None when it is too large, and an
+    empty form when it cannot be read (not UTF-8, malformed): refused like a form without its token."""
+    try:
+        if request.content_type != "multipart/form-data":
+            return await request.post()
+        form: dict = {}
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            limit = MAX_UPLOAD if part.filename is not None else MAX_FIELD
+            data = bytearray()
+            while chunk := await part.read_chunk():
+                data += chunk
+                if len(data) > limit:
+                    return None
+            form[part.name] = bytes(data) if part.filename is not None else data.decode("utf-8", "replace")
+        return form
+    except (UnicodeDecodeError, ValueError, AssertionError):
+        return {}
+
+
 def routes(settings: Settings, service: escalation.Escalation | None) -> list[web.RouteDef]:
     """The console's routes, under /console/ on the gateway."""
     idle = timedelta(minutes=settings.console_idle_minutes)
@@ -110,7 +130,7 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
     )
-    templates.globals.update(t=content.text, label=_label, local=_local, outcomes=OUTCOMES)
+    templates.globals.update(t=content.text, label=_label, local=_local, day=_day, outcomes=OUTCOMES)
 
     def page(name: str, status: int = 200, session: auth.Session | None = None, **context) -> web.Response:
         context.setdefault("refresh", None)
@@ -140,8 +160,10 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
                     audit(session.user.actor, "console_refused", request.match_info.get("case_id"))
                     return error(403, "console_forbidden", session)
                 if request.method == "POST":
-                    form = await _form(request)
-                    if form is None or not _same_origin(request) or not auth.same_token(form.get("csrf"), session.csrf):
+                    form = await _read_form(request)
+                    if form is None:
+                        return error(413, "console_file_too_large", session)
+                    if not _same_origin(request) or not auth.same_token(form.get("csrf"), session.csrf):
                         audit(session.user.actor, "csrf_refused")
                         return error(403, "console_form_expired", session)
                     request["form"] = form
@@ -166,9 +188,9 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         return login_page(message=content.text(f"console_{note}") if note in MESSAGES else None)
 
     async def login(request: web.Request) -> web.Response:
-        form = await _form(request)
+        form = await _read_form(request) or {}
         nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
-        if form is None or not _same_origin(request) or not nonce or not auth.same_token(form.get("csrf"), auth.login_token(nonce)):
+        if not _same_origin(request) or not nonce or not auth.same_token(form.get("csrf"), auth.login_token(nonce)):
             audit("unknown", "csrf_refused")
             return login_page(403, content.text("console_form_expired"))
         address = client_address(request, settings.trusted_proxies)
@@ -184,11 +206,42 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
             except RateLimited:
                 pass
             return login_page(401, content.text("console_sign_in_failed"))
+        if user.second_factor:
+            response = page("code.html", csrf=auth.login_token(nonce), message=None)
+            auth.set_cookie(response, auth.CODE_COOKIE, auth.password_passed(user.id))
+            return response
+        return signed_in_as(user)
+
+    def signed_in_as(user: accounts.User) -> web.Response:
         token = auth.start(user)
         auth.prune(idle)
         response = _redirect("/console/")
         auth.set_cookie(response, auth.COOKIE, token)
         auth.clear_cookie(response, auth.LOGIN_COOKIE)
+        return response
+
+    async def login_code(request: web.Request) -> web.Response:
+        """The TOTP code, after a right password (coordinators and admins who set one)."""
+        form = await request.post()
+        nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
+        if not _same_origin(request) or not nonce or not auth.same_token(form.get("csrf"), auth.login_token(nonce)):
+            audit("unknown", "csrf_refused")
+            return login_page(403, content.text("console_form_expired"))
+        user_id = auth.code_pending(request.cookies.get(auth.CODE_COOKIE))
+        if user_id is None:
+            return login_page(401, content.text("console_expired"))
+        address = client_address(request, settings.trusted_proxies)
+        if failures.count(address) >= FAILED_SIGN_INS:
+            return login_page(429, content.text("console_too_many_attempts"))
+        user = accounts.second_factor(user_id, str(form.get("code", ""))[:16])
+        if user is None:
+            try:
+                failures.check(address)
+            except RateLimited:
+                pass
+            return page("code.html", 401, csrf=auth.login_token(nonce), message=content.text("console_code_failed"))
+        response = signed_in_as(user)
+        auth.clear_cookie(response, auth.CODE_COOKIE)
         return response
 
     @signed_in()
@@ -232,7 +285,10 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         # The page refreshes itself unless the user turned that off (WCAG 2.2.1); the refresh
         # is not activity (the idle timeout still runs).
         live = request.query.get("live") != "0"
-        return page("queue.html", session=session, cases=cases, live=live,
+        coordinating = session.user.role in ("coordinator", "admin")
+        due = [{"id": c.id, "outcome": c.outcome, "at": _local(c.follow_up_at)}
+               for c in followups.due(None if coordinating else session.user.id)]
+        return page("queue.html", session=session, cases=cases, live=live, follow_ups=due,
                     refresh=f"{REFRESH_SECONDS}; url=/console/cases?auto=1" if live else None)
 
     @signed_in(*ROLES_WITH_CASES)
@@ -257,7 +313,9 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
             can_pass=case.status == "alerting",
             can_write=open_ and case.status == "acknowledged" and case.relay and case.assigned_officer_id == user.id,
             can_close=open_ and (user.role in ("coordinator", "admin") or case.assigned_officer_id == user.id),
-            max_text=MAX_TEXT,
+            can_follow_up=case.follow_up_at is not None and case.follow_up_done_at is None and (
+                user.role in ("coordinator", "admin") or case.follow_up_officer_id == user.id),
+            max_text=MAX_TEXT, max_days=MAX_FOLLOW_UP_DAYS, answers=followups.ANSWERS,
         )
 
     def action(kind: str):
@@ -297,12 +355,30 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
                     audit(user.actor, "close_refused", case_id)
                     auth.flash(session.key, content.text("console_close_refused"))
                     return _redirect(back)
-                event = Close(case_id, outcome, note or None)
+                days = str(form.get("follow_up_days", "")).strip()
+                if outcome in REFERRED and days and not (days.isdigit() and 1 <= int(days) <= MAX_FOLLOW_UP_DAYS):
+                    auth.flash(session.key, content.text("console_follow_up_days_invalid"))
+                    return _redirect(back)
+                event = Close(case_id, outcome, note or None, int(days) if outcome in REFERRED and days else None)
             answer = await desk.handle(user.id, event)
             auth.flash(session.key, answer.notice)
             return _redirect(back)
 
         return handler
+
+    @signed_in(*ROLES_WITH_CASES)
+    async def follow_up(request: web.Request) -> web.Response:
+        """POST /console/cases/{id}/follow_up: was the resident helped? (recorded on the case)"""
+        session, form = request["session"], request["form"]
+        case_id = request.match_info["case_id"]
+        if visible(session, case_id) is None:
+            return error(404, "console_not_found", session)
+        answer = form.get("answer")
+        user = session.user
+        done = answer in followups.ANSWERS and followups.record(
+            case_id, user.actor, None if user.role in ("coordinator", "admin") else user.id, answer)
+        auth.flash(session.key, content.text("console_follow_up_recorded" if done else "console_follow_up_refused"))
+        return _redirect(f"/console/cases/{case_id}")
 
     # ------------------------------------------------------------------ admin
     @signed_in("admin")
@@ -325,11 +401,13 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
     async def to_console(_request: web.Request) -> web.Response:
         return _redirect("/console/")
 
+    kit = Kit(page=page, error=error, signed_in=signed_in)
     table = [
         ("GET", "", to_console),
         ("GET", "/", home),
         ("GET", "/login", login_form),
         ("POST", "/login", login),
+        ("POST", "/login/code", login_code),
         ("POST", "/logout", logout),
         ("GET", "/cases", queue),
         ("GET", "/cases/{case_id}", case_page),
@@ -337,8 +415,13 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("POST", "/cases/{case_id}/pass", action("pass")),
         ("POST", "/cases/{case_id}/write", action("write")),
         ("POST", "/cases/{case_id}/close", action("close")),
+        ("POST", "/cases/{case_id}/follow_up", follow_up),
         ("GET", "/audit", audit_log),
         ("GET", "/static/{name}", static),
         *campaign_pages.table(page, error, signed_in, auth.flash, _redirect, service),
+        *places.table(kit),
+        *stats.table(kit),
+        *users.table(kit),
+        *roster.table(kit, service.sender if service and settings.telegram_enabled else None),
     ]
     return [web.route(method, "/console" + path, secure_headers(handler)) for method, path, handler in table]

@@ -17,8 +17,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
-from bot.services import roster
+from bot.services import roster, totp
 from bot.services.escalation import audit
+from bot.storage.crypto import Sealer
 from bot.storage.db import session_scope
 from bot.storage.models import ConsoleSession, Officer, aware, utcnow
 
@@ -29,6 +30,7 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 LOCK_AFTER = 5  # failed sign-ins in a row
 LOCK_FOR = timedelta(minutes=15)
+TOTP_ROLES = ("coordinator", "admin")  # who may add a second factor (a code from an app)
 
 _hasher = PasswordHasher()  # argon2id
 # Verified when the username is unknown, so a wrong name takes as long as a wrong password.
@@ -48,6 +50,7 @@ class User:
     display_name: str
     role: str  # console role
     units: tuple[str, ...]
+    second_factor: bool = False  # a TOTP code is asked after the password
 
     @property
     def actor(self) -> str:
@@ -65,7 +68,7 @@ class User:
 
 def _user(officer: Officer) -> User:
     return User(officer.id, officer.username, officer.display_name, officer.console_role,
-                tuple((officer.units or "*").split(";")))
+                tuple((officer.units or "*").split(";")), officer.totp_secret is not None)
 
 
 def check_password(password: str) -> str:
@@ -156,18 +159,18 @@ def _by_name(session, username: str) -> Officer:
     return officer
 
 
-def disable_user(username: str) -> int:
+def disable_user(username: str, actor: str = "cli") -> int:
     """The account can no longer sign in, use its API token or be alerted; its sessions end."""
     with session_scope() as session:
         officer = _by_name(session, username)
         officer.active = False
         session.execute(delete(ConsoleSession).where(ConsoleSession.officer_id == officer.id))
         user_id = officer.id
-    audit("cli", "user_disable", subject=f"officer:{user_id}")
+    audit(actor, "user_disable", subject=f"officer:{user_id}")
     return user_id
 
 
-def reset_password(username: str, password: str) -> int:
+def reset_password(username: str, password: str, actor: str = "cli") -> int:
     """A new password; the lock is lifted and every session of the account ends."""
     check_password(password)
     password_hash = _hasher.hash(password)
@@ -176,7 +179,7 @@ def reset_password(username: str, password: str) -> int:
         officer.password_hash, officer.failed_logins, officer.locked_until = password_hash, 0, None
         session.execute(delete(ConsoleSession).where(ConsoleSession.officer_id == officer.id))
         user_id = officer.id
-    audit("cli", "user_reset", subject=f"officer:{user_id}")
+    audit(actor, "user_reset", subject=f"officer:{user_id}")
     return user_id
 
 
@@ -209,6 +212,53 @@ def sign_in(username: str, password: str, now: datetime | None = None) -> User |
             user_id = None
     if user_id is not None:
         audit(f"officer:{user_id}", "sign_in_failed")
+        if locked:
+            audit(f"officer:{user_id}", "locked")
+        return None
+    audit(user.actor, "sign_in_password" if user.second_factor else "sign_in")
+    return user
+
+
+def _totp_sealer() -> Sealer:
+    return Sealer("totp")
+
+
+def set_totp(username: str) -> str:
+    """A new TOTP secret for a coordinator or admin (the old one stops working, sessions
+    end); returns the otpauth:// URI to show once. The secret is stored sealed."""
+    secret = totp.new_secret()
+    with session_scope() as session:
+        officer = _by_name(session, username)
+        if officer.console_role not in TOTP_ROLES:
+            raise AccountError(f"a second factor is for {' and '.join(TOTP_ROLES)} accounts")
+        officer.totp_secret, officer.totp_step = _totp_sealer().seal(secret), None
+        session.execute(delete(ConsoleSession).where(ConsoleSession.officer_id == officer.id))
+        user_id, name = officer.id, officer.username
+    audit("cli", "totp_set", subject=f"officer:{user_id}")
+    return totp.uri(secret, name)
+
+
+def second_factor(user_id: int, code: str, now: datetime | None = None) -> User | None:
+    """The user once their TOTP code is right (each code once); a wrong code counts as a
+    failed sign-in (five in a row lock the account)."""
+    now = now or utcnow()
+    with session_scope() as session:
+        officer = session.get(Officer, user_id)
+        if officer is None or not officer.active or officer.totp_secret is None or (
+                officer.locked_until is not None and aware(officer.locked_until) > now):
+            return None
+        step = totp.matching_step(_totp_sealer().open(officer.totp_secret), code, now.timestamp(), officer.totp_step)
+        if step is None:
+            officer.failed_logins = (officer.failed_logins or 0) + 1
+            locked = officer.failed_logins >= LOCK_AFTER
+            if locked:
+                officer.locked_until, officer.failed_logins = now + LOCK_FOR, 0
+            user = None
+        else:
+            officer.totp_step, officer.failed_logins, officer.last_seen_at = step, 0, now
+            user = _user(officer)
+    if user is None:
+        audit(f"officer:{user_id}", "totp_failed")
         if locked:
             audit(f"officer:{user_id}", "locked")
         return None

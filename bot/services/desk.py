@@ -48,6 +48,7 @@ class Close:
     case_id: str
     outcome: str
     note: str | None = None
+    follow_up_days: int | None = None  # a referred case: check on it after this many days
 
 
 Event = Take | PassOn | Reply | Write | Close
@@ -89,7 +90,7 @@ class OfficerDesk:
             case Write(case_id, text):
                 relayed = await self.escalation.relay_to_resident(case_id, officer_id, text)
                 return Answer(content.text("officer_relayed" if relayed else "officer_not_relayed"))
-            case Close(case_id, outcome, note):
-                closed = self.escalation.close(case_id, f"officer:{officer_id}", outcome, note)
+            case Close(case_id, outcome, note, follow_up_days):
+                closed = self.escalation.close(case_id, f"officer:{officer_id}", outcome, note, follow_up_days)
                 return Answer(content.text("officer_closed" if closed else "officer_ack_closed"))
         raise TypeError(f"not a desk event: {event!r}")

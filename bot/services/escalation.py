@@ -57,6 +57,8 @@ OUTCOMES = (
     "counselled", "unreachable", "false_alarm",
 )
 OPEN = ("queued", "alerting", "acknowledged", "unreached")
+REFERRED = ("referred_police", "referred_health", "referred_legal_aid", "referred_shelter")
+MAX_FOLLOW_UP_DAYS = 60  # a follow-up comes well before the case is anonymised
 
 
 class AlertSender(Protocol):
@@ -544,11 +546,16 @@ class Escalation:
         audit(f"officer:{officer_id}", "relay_out", case_id)
         return await self._to_resident(sender, channel, reply_to, content.text("relay_out", text=text))
 
-    def close(self, case_id: str, actor: str, outcome: str, note: str | None = None) -> bool:
+    def close(self, case_id: str, actor: str, outcome: str, note: str | None = None,
+              follow_up_days: int | None = None) -> bool:
         """`actor`: "officer:ID" (only the officer who holds the case, or a coordinator),
-        "admin" or "cli" (an operator)."""
+        "admin" or "cli" (an operator). A case referred elsewhere (police, health, legal aid,
+        shelter) may get a follow-up: after `follow_up_days` the officer who closed it (or
+        the one who held it) is asked whether the resident was helped."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        if follow_up_days is not None and not (outcome in REFERRED and 1 <= follow_up_days <= MAX_FOLLOW_UP_DAYS):
+            raise ValueError(f"a follow-up is for a referred case, after 1-{MAX_FOLLOW_UP_DAYS} days")
         with session_scope() as session:
             case = session.get(Case, case_id)
             refused = case is not None and actor.startswith("officer:") and not self._may_act(
@@ -564,6 +571,10 @@ class Escalation:
             case.closed_at = case.updated_at = self.now()
             case.note = _sealer().seal(note.encode()) if note else None
             _event(session, case_id, "closed")
+            if follow_up_days:
+                case.follow_up_at = self.now() + timedelta(days=follow_up_days)
+                case.follow_up_officer_id = int(actor[8:]) if actor.startswith("officer:") else case.assigned_officer_id
+                _event(session, case_id, "follow_up_scheduled", officer_id=case.follow_up_officer_id)
         audit(actor, "close", case_id)
         return True
 

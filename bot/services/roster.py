@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol, TextIO
 
 from sqlalchemy import delete, select
 
@@ -196,40 +197,43 @@ def on_duty(at: datetime | None = None) -> list[OnDuty]:
     return sorted(found, key=lambda o: (ROLES.index(o.role), o.id))
 
 
-def import_roster(path: str | Path) -> int:
+def import_roster(source: str | Path | TextIO) -> int:
     """Replace the shifts of every officer named in a CSV (columns: officer_id, weekday
-    or date, start, end, off). All or nothing; errors name the line."""
+    or date, start, end, off): a path, or an open text stream (the console's upload). All or
+    nothing; errors name the line."""
+    if isinstance(source, (str, Path)):
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            return import_roster(handle)
     rows, errors = [], []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"officer_id", "start", "end"} - set(reader.fieldnames or [])
-        if missing:
-            raise RosterError(f"line 1: missing columns: {', '.join(sorted(missing))}")
-        known = {o.id for o in list_officers()}
-        for number, row in enumerate(reader, start=2):
-            where = f"line {number}"
+    reader = csv.DictReader(source)
+    missing = {"officer_id", "start", "end"} - set(reader.fieldnames or [])
+    if missing:
+        raise RosterError(f"line 1: missing columns: {', '.join(sorted(missing))}")
+    known = {o.id for o in list_officers()}
+    for number, row in enumerate(reader, start=2):
+        where = f"line {number}"
+        try:
+            officer_id = int((row.get("officer_id") or "").strip())
+            if officer_id not in known:
+                raise RosterError(f"{where}: no active officer with id {officer_id}")
+            weekday_raw = (row.get("weekday") or "").strip().lower()[:3]
+            date_raw = (row.get("date") or "").strip()
+            if bool(weekday_raw) == bool(date_raw):
+                raise RosterError(f"{where}: give either weekday (Mon-Sun) or date (YYYY-MM-DD)")
+            if weekday_raw and weekday_raw not in DAYS:
+                raise RosterError(f"{where}: weekday must be Mon-Sun, got {row.get('weekday')!r}")
             try:
-                officer_id = int((row.get("officer_id") or "").strip())
-                if officer_id not in known:
-                    raise RosterError(f"{where}: no active officer with id {officer_id}")
-                weekday_raw = (row.get("weekday") or "").strip().lower()[:3]
-                date_raw = (row.get("date") or "").strip()
-                if bool(weekday_raw) == bool(date_raw):
-                    raise RosterError(f"{where}: give either weekday (Mon-Sun) or date (YYYY-MM-DD)")
-                if weekday_raw and weekday_raw not in DAYS:
-                    raise RosterError(f"{where}: weekday must be Mon-Sun, got {row.get('weekday')!r}")
-                try:
-                    day = date.fromisoformat(date_raw) if date_raw else None
-                except ValueError:
-                    raise RosterError(f"{where}: date must be YYYY-MM-DD, got {date_raw!r}") from None
-                off = (row.get("off") or "").strip().lower() in ("true", "1", "yes")
-                rows.append(Shift(
-                    officer_id=officer_id, weekday=DAYS.index(weekday_raw) if weekday_raw else None,
-                    day=day, start=_parse_time(row.get("start") or "00:00", where),
-                    end=_parse_time(row.get("end") or "24:00", where), off=off,
-                ))
-            except (RosterError, ValueError) as error:
-                errors.append(str(error) if str(error).startswith("line") else f"{where}: {error}")
+                day = date.fromisoformat(date_raw) if date_raw else None
+            except ValueError:
+                raise RosterError(f"{where}: date must be YYYY-MM-DD, got {date_raw!r}") from None
+            off = (row.get("off") or "").strip().lower() in ("true", "1", "yes")
+            rows.append(Shift(
+                officer_id=officer_id, weekday=DAYS.index(weekday_raw) if weekday_raw else None,
+                day=day, start=_parse_time(row.get("start") or "00:00", where),
+                end=_parse_time(row.get("end") or "24:00", where), off=off,
+            ))
+        except (RosterError, ValueError) as error:
+            errors.append(str(error) if str(error).startswith("line") else f"{where}: {error}")
     if errors:
         raise RosterError("\n".join(errors))
     with session_scope() as session:
@@ -237,6 +241,63 @@ def import_roster(path: str | Path) -> int:
             session.execute(delete(Shift).where(Shift.officer_id == officer_id))
         session.add_all(rows)
     return len(rows)
+
+
+CSV_COLUMNS = ("officer_id", "weekday", "date", "start", "end", "off")
+
+
+def export_roster(out: TextIO) -> int:
+    """Every shift of the active roster, in the import's format (export → import round-trips)."""
+    officers = {o.id for o in list_officers()}
+    with session_scope() as session:
+        shifts = [s for s in session.scalars(select(Shift).order_by(Shift.officer_id, Shift.day, Shift.weekday,
+                                                                    Shift.start)) if s.officer_id in officers]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for shift in shifts:
+        writer.writerow([shift.officer_id, DAYS[shift.weekday].capitalize() if shift.day is None else "",
+                         shift.day.isoformat() if shift.day else "", shift.start, shift.end,
+                         "true" if shift.off else ""])
+    return len(shifts)
+
+
+def week(start: date, days: int = 7) -> dict[int, list[list[Shift] | None]]:
+    """A calendar: for each active roster officer, for each of `days` days from `start`, the
+    shifts that apply that day (a dated override replaces the weekly pattern; an off-day
+    override is an empty list); None for an always-reachable desk without shifts."""
+    officers = list_officers()
+    with session_scope() as session:
+        shifts = list(session.scalars(select(Shift).order_by(Shift.start)))
+    calendar: dict[int, list[list[Shift] | None]] = {}
+    for officer in officers:
+        mine = [s for s in shifts if s.officer_id == officer.id]
+        if not mine and officer.role in ALWAYS_REACHABLE:
+            calendar[officer.id] = [None] * days
+            continue
+        row = []
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            dated = [s for s in mine if s.day == day]
+            chosen = dated or [s for s in mine if s.day is None and s.weekday == day.weekday()]
+            row.append([s for s in chosen if not s.off])
+        calendar[officer.id] = row
+    return calendar
+
+
+class Alerts(Protocol):
+    async def send_alert(self, chat: str, text: str, buttons: list[tuple[str, str]]) -> str | None: ...
+
+
+async def send_test_alert(sender: Alerts | None, officer: Officer, text: str) -> str | None:
+    """Send `officer` a test alert the way real alerts go; None when it arrived, else why not:
+    "no_channel" (no Telegram id registered), "channel_off" (Telegram is not configured) or
+    "not_delivered" (Telegram refused: never pressed Start, or blocked the bot)."""
+    if not officer.telegram_chat:
+        return "no_channel"
+    if sender is None:
+        return "channel_off"
+    ref = await sender.send_alert(_sealer().open(officer.telegram_chat).decode(), text, [])
+    return None if ref else "not_delivered"
 
 
 def parse_local(text: str) -> datetime:
@@ -249,6 +310,7 @@ def parse_local(text: str) -> datetime:
 
 
 __all__ = [
-    "AGENCIES", "HUE", "OnDuty", "ROLES", "RosterError", "add_officer", "import_roster", "list_officers",
+    "AGENCIES", "HUE", "OnDuty", "ROLES", "RosterError", "add_officer", "export_roster", "import_roster",
+    "list_officers", "send_test_alert", "week",
     "officer_by_telegram", "officer_by_token", "on_duty", "parse_local", "remove_officer", "may_see", "rotate_token", "telegram_key",
 ]

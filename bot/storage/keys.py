@@ -28,6 +28,7 @@ SEALED = [
     (Case, "shared", "case"),
     (CaseEvent, "text", "case-message"),
     (Officer, "telegram_chat", "officer-chat"),
+    (Officer, "totp_secret", "totp"),
     (Subscription, "chat", "subscription"),
     (ChannelToken, "access_token", "channel-token"),
     (ChannelToken, "refresh_token", "channel-token"),

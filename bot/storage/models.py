@@ -94,6 +94,11 @@ class Case(Base):
     outcome = Column(String(32))
     note = Column(LargeBinary)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # A case closed as referred: the officer checks on it after a chosen number of days.
+    follow_up_at = Column(DateTime(timezone=True))
+    follow_up_officer_id = Column(Integer)
+    follow_up_done_at = Column(DateTime(timezone=True))
+    follow_up_answer = Column(String(16))  # helped | not_helped | unreachable
 
 
 class Place(Base):
@@ -121,7 +126,9 @@ class Place(Base):
     services = Column(Text)
     verified = Column(Boolean, nullable=False, default=False)
     source = Column(Text)
-    last_verified = Column(Date)
+    last_verified = Column(Date)  # when it was last verified (due again six months later)
+    verified_by = Column(String(64))  # who verified it: a console user ("officer:ID") or what the CSV says
+    verified_how = Column(String(16))  # called | visited | official_list
     sample = Column(Boolean, nullable=False, default=False)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -130,6 +137,31 @@ class Place(Base):
         Index("ix_places_unit", "unit"),
         Index("ix_places_updated_at", "updated_at"),
     )
+
+
+class PlaceLead(Base):
+    """A place found by desk research (docs: bot/services/directory/places_research_2026-12.csv),
+    kept as written for the office to check by phone or visit. Never shown to residents: a
+    lead becomes a `Place` only through the console's form, and reaches residents only once
+    verified. `research` is the file's own verdict (yes | partial | no)."""
+
+    __tablename__ = "place_leads"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(300), nullable=False, unique=True)
+    kind = Column(String(32), nullable=False)  # as the research wrote it (commune_office, forensic…)
+    unit = Column(String(64))  # the current unit, when the lead names one of the area
+    address = Column(Text)
+    phone = Column(Text)  # as written, often "NOT FOUND" or a sentence
+    hours = Column(Text)
+    lat = Column(Float)
+    lon = Column(Float)
+    research = Column(String(16), nullable=False)
+    sources = Column(Text)
+    source_date = Column(Text)
+    notes = Column(Text)
+    place_key = Column(String(64))  # the place made from it, once one is
+    loaded_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class ProcessedEvent(Base):
@@ -294,6 +326,8 @@ class Officer(Base):
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime(timezone=True))
     last_seen_at = Column(DateTime(timezone=True))
+    totp_secret = Column(LargeBinary)  # Sealer("totp"): the second sign-in factor, when set
+    totp_step = Column(Integer)  # the last time step accepted (a code is used once)
 
 
 class ConsoleSession(Base):

@@ -7,7 +7,9 @@ keyboard, writes to the resident through the relay (the message appears on the r
 page), reads the resident's answer and closes the case. An official cannot open the case;
 five wrong passwords lock an account; a forged CSRF token is refused. Every console page is
 checked with axe-core (bundled by axe-selenium-python, no network) and with our own checks:
-lang="vi", one h1, labelled fields, buttons with text, every control reachable by Tab.
+lang="vi", one h1, labelled fields, buttons with text, every control reachable by Tab. The
+second slice's pages (directory, what is due, a place's form, statistics, roster, accounts)
+get the same checks, and a place is verified with the keyboard.
 """
 
 from __future__ import annotations
@@ -55,9 +57,11 @@ def gateway(tmp_path_factory):
         ["--username", "can.bo.kimtra", "--role", "officer", "--units", "Phường Kim Trà", "--name", "Cán bộ Kim Trà"],
         ["--username", "lanh.dao", "--role", "official"],
         ["--username", "bi.khoa", "--role", "officer", "--units", "*"],
+        ["--username", "quan.tri", "--role", "admin"],
     ):
         subprocess.run([sys.executable, "-m", "bot.cli", "users", "add", *args], cwd=ROOT, env=env, check=True,
                        capture_output=True)
+    subprocess.run([sys.executable, "-m", "bot.cli", "places", "leads"], cwd=ROOT, env=env, check=True, capture_output=True)
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "gateway"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -241,3 +245,30 @@ def test_five_wrong_passwords_lock_the_account_and_a_forged_form_is_refused(driv
     submitted(driver, lambda: driver.find_element(By.ID, "password").send_keys(PASSWORD, Keys.ENTER))
     assert "Biểu mẫu đã hết hạn" in driver.page_source
     assert driver.get_cookie("gbv_console") is None
+
+
+def test_the_second_slice_pages_are_accessible_and_a_place_is_verified_with_the_keyboard(driver, gateway):  # noqa: F811
+    sign_in(driver, gateway, "quan.tri")
+    for path, title in (("/console/places/due", "Việc cần xác minh"), ("/console/stats", "Thống kê"),
+                        ("/console/roster", "Lịch trực"), ("/console/users", "Tài khoản")):
+        driver.get(gateway + path)
+        assert heading(driver) == title
+        check_page(driver)
+
+    # A research lead becomes a place (unverified), then is verified from its page.
+    driver.get(gateway + "/console/places/due")
+    driver.find_element(By.PARTIAL_LINK_TEXT, "Tạo nơi từ đầu mối này").click()
+    assert heading(driver) == "Thêm nơi mới"
+    check_page(driver)
+    driver.find_element(By.ID, "key").send_keys("lead-checked")
+    driver.find_element(By.ID, "phones").send_keys("0234 000 123")
+    submitted(driver, lambda: driver.find_element(By.CSS_SELECTOR, "form[action='/console/places/new'] button").click())
+    assert "chưa hiện cho người dân" in driver.find_element(By.CSS_SELECTOR, ".flash").text
+    check_page(driver)
+    Select(driver.find_element(By.ID, "how")).select_by_value("called")
+    driver.find_element(By.ID, "source").send_keys("Cán bộ UBND phường")
+    submitted(driver, lambda: driver.find_element(By.ID, "source").send_keys(Keys.ENTER))
+    assert "Đã ghi nhận xác minh" in driver.find_element(By.CSS_SELECTOR, ".flash").text
+    driver.get(gateway + "/console/places")
+    check_page(driver)
+    assert "lead-checked" in driver.page_source

@@ -9,7 +9,7 @@ import io
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ICT = timezone(timedelta(hours=7))
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=ICT)  # a Monday in Huế
 HUONG_TRA, KIM_TRA, BINH_DIEN = "Phường Hương Trà", "Phường Kim Trà", "Xã Bình Điền"
+CHECKED = (date.today() - timedelta(days=30)).isoformat()  # a verification that is current
 EMERGENCY_LINE = "Nếu nguy hiểm ngay lúc này, gọi 113."
 
 
@@ -46,7 +47,7 @@ def row(key: str, /, **values: str) -> dict[str, str]:
         "key": key, "name": f"Nơi {key}", "kind": "trusted_address", "unit": HUONG_TRA,
         "address": "1 Đường Thử", "phones": "0234 000 000", "hours": "", "open_24_7": "true",
         "hours_note": "", "lat": "16.52", "lon": "107.48", "services": "",
-        "verified": "true", "source": "https://example.org/checked", "last_verified": "2026-11-01", "sample": "false",
+        "verified": "true", "source": "https://example.org/checked", "last_verified": CHECKED, "sample": "false",
     }
     return {**base, **values}
 
@@ -169,6 +170,9 @@ def test_open_now_uses_hue_time_whatever_the_server_clock(db_url, tmp_path):
 
 def test_production_never_shows_unverified_or_sample_places(db_url, tmp_path, production):
     seed_demo()
+    with session_scope() as session:  # the demo file's hotlines, checked recently
+        for place in session.query(Place).filter(Place.kind == "hotline"):
+            place.last_verified = date.today()
     import_rows(tmp_path, [row("real-checked", lat="16.60", lon="107.48")])
     with session_scope() as session:
         session.add(Place(key="draft", name="Nhà chưa kiểm tra", kind="trusted_address", unit=HUONG_TRA,
@@ -460,3 +464,61 @@ def test_export_never_hands_a_spreadsheet_a_formula_and_the_import_restores_the_
     assert directory.import_csv(tmp_path / "back.csv").errors == []
     place = next(p for p in directory.list_places() if p.key == "f")
     assert place.name == "=HYPERLINK(\"http://x\")" and place.hours_note == "+ gọi trước"
+
+
+# ---------------------------------------------------------------- verification
+
+def test_a_verification_is_due_six_calendar_months_later():
+    assert index.due_date(date(2026, 6, 1)) == date(2026, 12, 1)
+    assert index.due_date(date(2026, 8, 31)) == date(2027, 2, 28)
+    assert index.due_date(date(2026, 10, 15)) == date(2027, 4, 15)
+
+
+def test_production_hides_places_whose_verification_is_overdue(db_url, tmp_path, production):
+    overdue = (date.today() - timedelta(days=200)).isoformat()
+    import_rows(tmp_path, [row("checked-lately", lat="16.60", lon="107.48"), row("checked-long-ago", last_verified=overdue)])
+    assert keys(directory.nearest(unit=HUONG_TRA, kind="shelter", limit=10)) == ["checked-lately"]
+    assert any("checked-long-ago" in w and "re-verification" in w for w in directory.check_directory())
+
+
+def test_editing_what_residents_read_takes_the_verification_away_until_checked_again(db_url, tmp_path, production):
+    from bot.services.directory import verification
+
+    import_rows(tmp_path, [row("ht-house")])
+    form = {c: "" for c in verification.EDITABLE} | {"name": "Nơi ht-house", "kind": "trusted_address",
+                                                      "unit": HUONG_TRA, "address": "1 Đường Thử",
+                                                      "phones": "0234 000 000", "open_24_7": "true",
+                                                      "lat": "16.52", "lon": "107.48", "services": "Tư vấn"}
+    assert verification.save("ht-house", form, "officer:7") == verification.Saved("ht-house", [], False)
+    assert keys(directory.nearest(unit=HUONG_TRA, kind="shelter")) == ["ht-house"]  # services only: still verified
+
+    changed = verification.save("ht-house", form | {"phones": "0234 999 999"}, "officer:7")
+    assert changed.unverified and directory.nearest(unit=HUONG_TRA, kind="shelter") == []
+    assert verification.save("ht-house", form | {"phones": "gọi chị Lan"}, "officer:7").errors[0].startswith("phones:")
+
+    assert verification.verify("ht-house", "officer:7", "phoned", "") == [
+        "how: one of called, visited, official_list", "source: who confirmed it, or the list's address (1-300 characters)"]
+    assert verification.verify("ht-house", "officer:7", "called", "Chị trực UBND", date.today() + timedelta(days=1))
+    assert verification.verify("ht-house", "officer:7", "called", "Chị trực UBND phường") == []
+    with session_scope() as session:
+        place = session.query(Place).filter_by(key="ht-house").one()
+        assert (place.verified, place.verified_how, place.verified_by, place.last_verified) == (
+            True, "called", "officer:7", date.today())
+    assert keys(directory.nearest(unit=HUONG_TRA, kind="shelter")) == ["ht-house"]
+
+
+def test_research_leads_load_once_and_never_reach_residents(db_url):
+    from bot.services.directory import leads
+
+    assert leads.load() == (39, 0)
+    assert leads.load() == (0, 0)
+    assert {lead.unit for lead in leads.open_leads()} >= {HUONG_TRA, KIM_TRA, BINH_DIEN, None}
+    assert directory.list_places() == []
+    assert directory.nearest(unit=HUONG_TRA, limit=50) == []
+
+
+def test_the_research_file_is_the_shared_one():
+    shared = ROOT.parent / "shared" / "knowledge" / "places_research_2026-12.csv"
+    if not shared.exists():
+        pytest.skip("no ../shared checkout (CI)")
+    assert (ROOT / "bot" / "services" / "directory" / "places_research_2026-12.csv").read_bytes() == shared.read_bytes()

@@ -25,8 +25,9 @@ from bot.vietnamese import nfc
 DEMO_FILE = Path(__file__).with_name("places_demo.csv")
 COLUMNS = (
     "key", "name", "kind", "unit", "address", "phones", "hours", "open_24_7", "hours_note",
-    "lat", "lon", "services", "verified", "source", "last_verified", "sample",
+    "lat", "lon", "services", "verified", "source", "last_verified", "sample", "verified_by", "verified_how",
 )
+HOWS = ("called", "visited", "official_list")  # how a place was verified
 REQUIRED_COLUMNS = ("key", "name", "kind", "verified")
 SAMPLE_PREFIX = "[Mẫu] "
 
@@ -49,7 +50,7 @@ class ImportReport:
 _KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _PHONE = re.compile(r"\+?[0-9][0-9 .()-]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_LIMITS = {"name": 200, "address": 300, "phones": 200, "hours": 200, "hours_note": 300}
+_LIMITS = {"name": 200, "address": 300, "phones": 200, "hours": 200, "hours_note": 300, "verified_by": 64}
 
 
 def _validate(line: int, record: dict[str, str | None]) -> tuple[dict | None, list[str]]:
@@ -60,7 +61,8 @@ def _validate(line: int, record: dict[str, str | None]) -> tuple[dict | None, li
         errors.append(f"line {line}: {column}: {problem}")
 
     raw = {c: _uncell(nfc((record.get(c) or "").strip())) for c in COLUMNS}
-    values: dict = {c: raw[c] or None for c in ("name", "address", "hours", "hours_note", "services", "source")}
+    values: dict = {c: raw[c] or None for c in ("name", "address", "hours", "hours_note", "services", "source",
+                                                "verified_by", "verified_how")}
 
     def flag(column: str, required: bool = False) -> bool | None:
         text = raw[column].lower()
@@ -132,6 +134,8 @@ def _validate(line: int, record: dict[str, str | None]) -> tuple[dict | None, li
             values["last_verified"] = date.fromisoformat(raw["last_verified"])
         except ValueError:
             error("last_verified", f"expected a date YYYY-MM-DD, got {raw['last_verified']!r}")
+    if raw["verified_how"] and raw["verified_how"] not in HOWS:
+        error("verified_how", f"one of {', '.join(HOWS)}, got {raw['verified_how']!r}")
     if verified and sample:
         error("verified", "a sample entry cannot be verified")
     if verified and not raw["source"]:
@@ -200,15 +204,19 @@ def _upsert(session: Session, rows: list[dict], progress: Callable[[int, int], N
     return inserted, updated, unchanged
 
 
-def import_csv(path: str | Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
+def import_csv(source: str | Path | TextIO, progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Validate every row, then upsert all of them by key in one transaction — or, if any
-    row is wrong, write nothing and return the errors. `progress(done, total)` is called
-    while writing (at most ~100 times) so the CLI can draw a bar."""
+    row is wrong, write nothing and return the errors. `source`: a path or an open text
+    stream (the console's upload). `progress(done, total)` is called while writing (at most
+    ~100 times) so the CLI can draw a bar."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as stream:
-            rows, errors = _read(stream)
+        if isinstance(source, (str, Path)):
+            with open(source, encoding="utf-8-sig", newline="") as stream:
+                rows, errors = _read(stream)
+        else:
+            rows, errors = _read(source)
     except UnicodeDecodeError as exc:
-        return ImportReport(errors=[f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"])
+        return ImportReport(errors=[f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})"])
     report = ImportReport(rows=len(rows), errors=errors)
     if errors:
         return report

@@ -2,13 +2,15 @@
 most relevant of them, the start-up check, and the operators' listing.
 
 A resident waits on every lookup and operators edit rarely, so lookups run on an index that
-is re-read only when the table's row count or latest `updated_at` changes (checked at most
-every few seconds, and at once after an import in the same process). In production only
-verified entries are ever shown; demo mode adds the sample entries.
+is re-read only when the table's row count or latest `updated_at` changes, or the day does
+(checked at most every few seconds, and at once after an import in the same process). In
+production only entries whose verification is current are ever shown (verified less than
+six months ago); demo mode shows verified entries and the sample entries.
 """
 
 from __future__ import annotations
 
+import calendar
 import heapq
 import logging
 import math
@@ -16,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import chain, repeat
 
 from sqlalchemy import func, select
@@ -35,7 +37,7 @@ KINDS = (
     "social_work", "womens_union", "hotline",
 )
 REFRESH_SECONDS = 5.0
-STALE_AFTER = timedelta(days=365)
+VALID_MONTHS = 6  # a verification is due again six calendar months later
 
 # What was asked for → the kinds that answer it first; every other kind ranks after them.
 RELEVANT: dict[str, tuple[str, ...]] = {
@@ -99,6 +101,18 @@ class Found:
     in_unit: bool
 
 
+def due_date(verified_on: date) -> date:
+    """When a verification is due again: six calendar months on (31 August → end of February)."""
+    month = verified_on.month - 1 + VALID_MONTHS
+    year, month = verified_on.year + month // 12, month % 12 + 1
+    return date(year, month, min(verified_on.day, calendar.monthrange(year, month)[1]))
+
+
+def current(verified: bool, last_verified: date | None, today: date) -> bool:
+    """Verified, and not yet due again on `today`."""
+    return bool(verified) and last_verified is not None and today < due_date(last_verified)
+
+
 def split_phones(text: str | None) -> tuple[str, ...]:
     """"0234 111; 113" → ("0234 111", "113"), as phones are written in the table and the CSV."""
     return tuple(p.strip() for p in (text or "").split(";") if p.strip())
@@ -123,7 +137,7 @@ class _Bucket:
 
 
 class _Index:
-    def __init__(self, rows: Iterable, signature: tuple):
+    def __init__(self, rows: Iterable, signature: tuple, today: date):
         self.signature = signature
         self.checked = time.monotonic()
         schedules: dict[tuple[bool, str], int] = {}
@@ -149,9 +163,9 @@ class _Index:
             ))
         self.entries = entries
         self.schedules: dict[int, Entry] = {e.schedule: e for e in entries}  # one entry per schedule
-        # production → verified real entries only; demo → verified entries and samples.
+        # production → real entries verified less than six months ago; demo → verified entries and samples.
         self.visible = {
-            True: [e for e in entries if e.verified and not e.sample],
+            True: [e for e in entries if current(e.verified, e.last_verified, today) and not e.sample],
             False: [e for e in entries if e.verified or e.sample],
         }
         self.buckets: dict[bool, dict[tuple[str | None, str], dict[int, _Bucket]]] = {}
@@ -172,9 +186,10 @@ def _index() -> _Index:
     if index is not None and time.monotonic() - index.checked < REFRESH_SECONDS:
         return index
     with _lock, session_scope() as session:
-        signature = tuple(session.execute(select(func.count(Place.id), func.max(Place.updated_at))).one())
+        today = local_time().date()
+        signature = (*session.execute(select(func.count(Place.id), func.max(Place.updated_at))).one(), today)
         if index is None or index.signature != signature:
-            index = _Index(session.execute(select(Place.__table__)).all(), signature)
+            index = _Index(session.execute(select(Place.__table__)).all(), signature, today)
         index.checked = time.monotonic()
         _indexes[url] = index
     return index
@@ -290,9 +305,10 @@ def check_directory() -> list[str]:
     if not production:
         warnings.append(f"demo mode: {samples} sample places (names start with '[Mẫu] ') are shown to residents")
     today = local_time().date()
-    for e in visible:
-        if e.verified and e.last_verified and today - e.last_verified > STALE_AFTER:
-            warnings.append(f"place {e.key}: last verified {e.last_verified.isoformat()}, over a year ago")
+    overdue = [e.key for e in index.entries if e.verified and not e.sample and not current(e.verified, e.last_verified, today)]
+    if production and overdue:
+        warnings.append(f"{len(overdue)} verified places are due for re-verification and hidden from residents: "
+                        f"{', '.join(overdue[:10])} (the console lists them: /console/places/due)")
     return warnings
 
 
