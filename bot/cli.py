@@ -303,6 +303,21 @@ def cmd_cases(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from bot.services import indicators, reports
+    from bot.storage import db
+
+    try:
+        period, unit = indicators.parse_period(args.period), indicators.resolve_unit(args.unit)
+        db.upgrade()
+        docx, xlsx = reports.write(indicators.compute(period, unit), args.out)
+    except indicators.ReportError as error:
+        print(f"error: {error}; nothing was written", file=sys.stderr)
+        return 1
+    print(f"wrote {docx} and {xlsx}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gbvbot", description="Nơi tin cậy: GBV support chatbot")
     sub = root.add_subparsers(dest="command", required=True)
@@ -379,6 +394,11 @@ def parser() -> argparse.ArgumentParser:
     cclose.add_argument("--outcome", required=True)
     cclose.add_argument("--note", help="stored encrypted")
     cases.set_defaults(func=cmd_cases)
+    report = sub.add_parser("report", help="the programme report: FILE.docx (báo cáo) and FILE.xlsx (same figures)")
+    report.add_argument("--period", required=True, help="2026-H1 (Jan-Jun), 2026-H2 (Jul-Dec) or 2026 (the year)")
+    report.add_argument("--unit", help="one phường/xã (current or former name); default: the whole area")
+    report.add_argument("--out", required=True, help="FILE.docx; FILE.xlsx is written next to it")
+    report.set_defaults(func=cmd_report)
     telegram = sub.add_parser("telegram", help="Telegram channel")
     telegram.add_argument("action", choices=["check"], help="check: is the token accepted, is the webhook as configured")
     telegram.set_defaults(func=cmd_telegram)

@@ -194,6 +194,13 @@ class Indicators:
     def partial(self) -> bool:
         return self.until < self.period.bounds()[1]
 
+    def span(self) -> tuple[str, str]:
+        """The first and last day counted, as printed ("01/01/2026", "30/06/2026" or, for a period
+        not yet over, the moment the figures were read)."""
+        last = self.until.strftime("%d/%m/%Y %H:%M") if self.partial else \
+            (self.period.end - timedelta(days=1)).strftime("%d/%m/%Y")
+        return self.period.start.strftime("%d/%m/%Y"), last
+
 
 def compute(period: Period, unit: str | None = None, now: datetime | None = None) -> Indicators:
     start, end = period.bounds()
