@@ -366,7 +366,7 @@ def parser() -> argparse.ArgumentParser:
     uadd.add_argument("--role", required=True, choices=["officer", "coordinator", "official", "admin"],
                       help="officer: cases of their units; coordinator: all cases; official: no case content; admin: users, audit")
     uadd.add_argument("--units", help="officers: comma- or ';'-separated phường/xã, or * for area-wide")
-    uadd.add_argument("--telegram-id", help="numeric Telegram user id (officers and coordinators: alerts)")
+    uadd.add_argument("--telegram-id", help="numeric Telegram user id (officers, coordinators: alerts; officials, admins: report reminders)")
     uadd.add_argument("--name", help="display name shown to colleagues (default: the username)")
     uadd.add_argument("--agency", help="police, social_affairs, womens_union, health, justice, coordination")
     uadd.add_argument("--officer-id", type=int, help="give an officer already on the roster a sign-in")

@@ -24,7 +24,7 @@ from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
 from bot.conversation.core import ConversationCore
 from bot.conversation.rasa_client import RasaClient
-from bot.services import escalation
+from bot.services import escalation, reminders
 from bot.storage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -98,11 +98,13 @@ def create_app(settings: Settings) -> web.Application:
         for channel in channels:
             await channel.start()
         escalation.install(service)
+        reminders.install(service.sender)
         jobs.start()
 
     async def on_cleanup(_app: web.Application) -> None:
         jobs.shutdown(wait=False)
         escalation.install(None)
+        reminders.install(None)
         for channel in reversed(channels):
             await channel.stop()
         await rasa.close()
