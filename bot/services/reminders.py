@@ -5,6 +5,7 @@ from 10 days before. Runs as a daily scheduler job (bot/scheduler.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -67,14 +68,18 @@ def _reader_chats() -> list[str]:
         return [roster._sealer().open(chat).decode() for chat in rows]
 
 
+def _draft(due: Due, folder: Path, now: datetime | None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    report = indicators.compute(indicators.parse_period(due.period), now=now)
+    reports.write(report, folder / f"bao-cao-{due.period}.docx")
+
+
 async def remind(folder: Path, now: datetime | None = None, sender: AlertSender | None = None) -> Due | None:
     """On a reminder day: write the draft (FILE.docx + FILE.xlsx) and tell the officials. None otherwise."""
     due = next_due(local_time(now).date())
     if due.days_left not in LEAD_DAYS:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
-    report = indicators.compute(indicators.parse_period(due.period), now=now)
-    reports.write(report, folder / f"bao-cao-{due.period}.docx")
+    await asyncio.to_thread(_draft, due, folder, now)  # charts and files off the gateway's event loop
     sender = sender or _sender
     text = content.text("report_reminder", period=due.label, deadline=f"{due.deadline:%d/%m/%Y}", days=due.days_left)
     told = 0
