@@ -16,7 +16,7 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 MODEL = $(shell $(BIN)/python -c 'from bot.training import current_model; print(current_model())' 2>/dev/null)
 RASA_IO = --data nlu_data --domain domain.yml
 
-.PHONY: help install train run test unit e2e eval validate content-review core-test lint bench browser clean
+.PHONY: help install train run test unit e2e eval validate content-review core-test lint bench browser office clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,11 @@ browser: ## install Debian chromium + chromedriver if missing (for the page test
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
+office: ## install Debian LibreOffice Writer (headless) + poppler if missing (the report's page test)
+	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    libreoffice-writer-nogui poppler-utils fonts-liberation; }
+
 lint: install ## ruff
 	$(BIN)/ruff check bot actions tests bench
 
@@ -63,7 +68,7 @@ eval: install train ## held-out NLU files and real letters through the real stac
 core-test: install train ## conversation tests with --fail-on-prediction-errors
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out reports/core
 
-test: install train browser lint validate ## everything CI runs
+test: install train browser office lint validate ## everything CI runs
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory eval core-test
 

@@ -84,6 +84,8 @@ class ActionFindPlace(Action):
         buttons.append({"title": "Menu", "payload": "/menu"})
         text = directory.format_places(found, kind=kind, unit=unit_name)
         dispatcher.utter_message(text=text + "\n\nTìm loại khác:", buttons=buttons)
+        if found:  # counted for the reports: a referral of this kind (no sender, no text)
+            dispatcher.utter_message(json_message={"signal": "referral", "kind": kind, "unit": unit_name})
         if unit is not None:
             events.append(SlotSet("place", unit.name))
         return events

@@ -57,6 +57,8 @@ class ActionReadLetter(Action):
         if intent_topic and intent_topic not in topics:
             topics.insert(0, intent_topic)
         info["topics"] = topics
+        if info.get("disclosure"):  # counted for the reports (no sender, no text)
+            dispatcher.utter_message(json_message={"signal": "disclosure"})
         if info.get("triage") == "high_risk":
             dispatcher.utter_message(response="utter_letter_heard")
             dispatcher.utter_message(response="utter_ask_danger_other" if info.get("third_party") else "utter_ask_danger")

@@ -373,6 +373,21 @@ def _campaign_json(campaign) -> dict:
     }
 
 
+def cmd_report(args) -> int:
+    from bot.services import indicators, reports
+    from bot.storage import db
+
+    try:
+        period, unit = indicators.parse_period(args.period), indicators.resolve_unit(args.unit)
+        db.upgrade()
+        docx, xlsx = reports.write(indicators.compute(period, unit), args.out)
+    except indicators.ReportError as error:
+        print(f"error: {error}; nothing was written", file=sys.stderr)
+        return 1
+    print(f"wrote {docx} and {xlsx}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gbvbot", description="Nơi tin cậy: GBV support chatbot")
     sub = root.add_subparsers(dest="command", required=True)
@@ -423,7 +438,7 @@ def parser() -> argparse.ArgumentParser:
     uadd.add_argument("--role", required=True, choices=["officer", "coordinator", "official", "admin"],
                       help="officer: cases of their units; coordinator: all cases; official: no case content; admin: users, audit")
     uadd.add_argument("--units", help="officers: comma- or ';'-separated phường/xã, or * for area-wide")
-    uadd.add_argument("--telegram-id", help="numeric Telegram user id (officers and coordinators: alerts)")
+    uadd.add_argument("--telegram-id", help="numeric Telegram user id (officers, coordinators: alerts; officials, admins: report reminders)")
     uadd.add_argument("--name", help="display name shown to colleagues (default: the username)")
     uadd.add_argument("--agency", help="police, social_affairs, womens_union, health, justice, coordination")
     uadd.add_argument("--officer-id", type=int, help="give an officer already on the roster a sign-in")
@@ -465,6 +480,11 @@ def parser() -> argparse.ArgumentParser:
                          ("resume", "continue a paused campaign"), ("cancel", "stop for good")):
         camp_sub.add_parser(action, help=what).add_argument("id", type=int)
     camp.set_defaults(func=cmd_campaigns)
+    report = sub.add_parser("report", help="the programme report: FILE.docx (báo cáo) and FILE.xlsx (same figures)")
+    report.add_argument("--period", required=True, help="2026-H1 (Jan-Jun), 2026-H2 (Jul-Dec) or 2026 (the year)")
+    report.add_argument("--unit", help="one phường/xã (current or former name); default: the whole area")
+    report.add_argument("--out", required=True, help="FILE.docx; FILE.xlsx is written next to it")
+    report.set_defaults(func=cmd_report)
     telegram = sub.add_parser("telegram", help="Telegram channel")
     telegram.add_argument("action", choices=["check"], help="check: is the token accepted, is the webhook as configured")
     telegram.set_defaults(func=cmd_telegram)

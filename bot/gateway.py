@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.conversation.core import ConversationCore
 from bot.conversation.rasa_client import RasaClient
 from bot.messages import Button
-from bot.services import escalation
+from bot.services import escalation, reminders
 from bot.services.campaigns import CampaignEngine
 from bot.storage.db import session_scope
 
@@ -101,6 +101,7 @@ def create_app(settings: Settings) -> web.Application:
         for channel in channels:
             await channel.start()
         escalation.install(service)
+        reminders.install(service.sender)
         jobs.start()
         await engine.start()
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> web.Application:
         await engine.stop()
         jobs.shutdown(wait=False)
         escalation.install(None)
+        reminders.install(None)
         for channel in reversed(channels):
             await channel.stop()
         await rasa.close()

@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Settings
 from bot.services import escalation
 from bot.services.escalation import ladder_job
+from bot.services.reminders import reminder_job
 from bot.storage import conversations, delivery, events, recent
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ def build(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(
         anonymise_cases, "interval", hours=1, args=[settings.case_retention_days], id="case_retention",
         replace_existing=True, next_run_time=datetime.now().astimezone(),
+    )
+    scheduler.add_job(  # 10 and 3 days before 20/06 and 30/11: a draft report, officials told
+        reminder_job, "cron", hour=8, args=[str(settings.var_dir / "reports")], id="report_reminder",
+        replace_existing=True,
     )
     return scheduler
 

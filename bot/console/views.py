@@ -1,5 +1,5 @@
 """The console's pages: sign-in, the queue of open cases, a case with its timeline, its relay
-and the officer's actions, the audit log (admin).
+and the officer's actions, the audit log (admin), the programme reports (officials, admin).
 
 Server-rendered HTML (Jinja2, autoescaped), no script at all: the queue refreshes itself with
 a meta refresh. Every action goes through the officer desk (bot/services/desk.py), exactly
@@ -28,12 +28,15 @@ from bot.console import auth, places, roster, stats, users
 from bot.console import campaigns as campaign_pages
 from bot.console.kit import Kit
 from bot.conversation.core import FloodGuard, RateLimited
-from bot.services import accounts, escalation, followups
+from bot.geo.names import gazetteer
+from bot.services import accounts, escalation, followups, indicators, reminders
 from bot.services.desk import Close, OfficerDesk, PassOn, Take, Write
 from bot.services.escalation import MAX_FOLLOW_UP_DAYS, OUTCOMES, REFERRED, audit
+from bot.services.reports import document, workbook
 from bot.services.roster import HUE
 from bot.storage.db import session_scope
 from bot.storage.models import AuditLog, Case, Officer, aware, utcnow
+from bot.vietnamese import strip_marks
 
 HERE = Path(__file__).parent
 TEMPLATES, STATIC = HERE / "templates", HERE / "static"
@@ -52,6 +55,11 @@ FAILED_SIGN_INS = 20  # per client address per ten minutes, whatever the usernam
 SEVERITY_ORDER = {"critical": 0, "high": 1}
 REFRESH_SECONDS = 30
 ROLES_WITH_CASES = ("officer", "coordinator", "admin")
+ROLES_WITH_REPORTS = ("official", "admin")
+REPORT_FORMATS = {  # what the form may ask for → renderer, media type
+    "docx": (document.render, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": (workbook.render, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
 MESSAGES = ("expired", "signed_out")  # notices the sign-in page may be asked to show
 MAX_UPLOAD = 1024 * 1024  # a CSV file sent from the console (the gateway's other bodies stay small)
 MAX_FIELD = 4096  # any other field of an uploading form
@@ -83,6 +91,17 @@ def _local(value) -> str:
 
 def _day(value) -> str:
     return f"{value:%d/%m/%Y}" if value else ""
+
+
+def _slug(unit: str) -> str:
+    """"Phường Kim Trà" → "phuong-kim-tra" (a file name any system accepts)."""
+    return re.sub(r"[^a-z0-9]+", "-", strip_marks(unit).lower()).strip("-")
+
+
+def _report_notice() -> str | None:
+    due = reminders.notice()
+    return content.text("report_notice", period=due.label, deadline=f"{due.deadline:%d/%m/%Y}",
+                        days=due.days_left) if due else None
 
 
 def _redirect(location: str) -> web.Response:
@@ -258,7 +277,8 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         session = request["session"]
         if session.user.handles_cases:
             return _redirect("/console/cases")
-        return page("home.html", session=session, message=content.text("console_official_home"))
+        return page("home.html", session=session, message=content.text("console_official_home"),
+                    notice=_report_notice())
 
     # ------------------------------------------------------------------ cases
     def visible(session: auth.Session, case_id: str) -> tuple[Case, list] | None:
@@ -380,6 +400,40 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         auth.flash(session.key, content.text("console_follow_up_recorded" if done else "console_follow_up_refused"))
         return _redirect(f"/console/cases/{case_id}")
 
+    # ------------------------------------------------------------------ reports
+    def reports_page(session: auth.Session, status: int = 200, message: str | None = None,
+                     chosen: dict | None = None) -> web.Response:
+        year = utcnow().astimezone(HUE).year
+        periods = [(f"{y}{s}", indicators.parse_period(f"{y}{s}").label) for y in (year, year - 1)
+                   for s in ("", "-H1", "-H2")]
+        units = [u.name for u in gazetteer().units if u.in_area]
+        due = reminders.notice()
+        return page("reports.html", status, session, periods=periods, units=units, message=message,
+                    notice=_report_notice(), chosen=chosen or {"period": due.period if due else periods[1][0], "unit": ""})
+
+    @signed_in(*ROLES_WITH_REPORTS)
+    async def reports(request: web.Request) -> web.Response:
+        return reports_page(request["session"])
+
+    @signed_in(*ROLES_WITH_REPORTS)
+    async def report_download(request: web.Request) -> web.Response:
+        """POST period, unit, format → the file as an attachment; audited. Figures only, through
+        the same suppression as `gbvbot report`."""
+        session, form = request["session"], request["form"]
+        chosen = {name: str(form.get(name, ""))[:64] for name in ("period", "unit", "format")}
+        try:
+            if chosen["format"] not in REPORT_FORMATS:
+                raise indicators.ReportError("format")
+            period, unit = indicators.parse_period(chosen["period"]), indicators.resolve_unit(chosen["unit"] or None)
+            render, media = REPORT_FORMATS[chosen["format"]]
+            data = await asyncio.to_thread(lambda: render(indicators.compute(period, unit)))
+        except indicators.ReportError:
+            return reports_page(session, 400, content.text("console_report_invalid"), chosen)
+        audit(session.user.actor, "report", subject=f"{period.key}:{unit or '*'}:{chosen['format']}")
+        name = f"bao-cao-{period.key}{'-' + _slug(unit) if unit else ''}.{chosen['format']}"
+        return web.Response(body=data, content_type=media,
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
     # ------------------------------------------------------------------ admin
     @signed_in("admin")
     async def audit_log(request: web.Request) -> web.Response:
@@ -416,6 +470,8 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         ("POST", "/cases/{case_id}/write", action("write")),
         ("POST", "/cases/{case_id}/close", action("close")),
         ("POST", "/cases/{case_id}/follow_up", follow_up),
+        ("GET", "/reports", reports),
+        ("POST", "/reports", report_download),
         ("GET", "/audit", audit_log),
         ("GET", "/static/{name}", static),
         *campaign_pages.table(page, error, signed_in, auth.flash, _redirect, service),

@@ -192,7 +192,7 @@ MASKS = [
     re.compile(rf"Điều\s+{ARTS}"),  # article numbers
     re.compile(r"\d+(?:/[0-9A-Za-zĐđ-]+)+"),  # 282/2025/NĐ-CP, 13/2022/QH15, 15/12/2025, 24/7
     re.compile(r"(?:khoản|điểm)\s+\w+"),
-    re.compile(r"\d+\s*(?:m|mét|km|giờ|ngày|tháng|năm|tuổi|triệu|%)\b"),
+    re.compile(r"\d+\s*(?:(?:m|mét|km|giờ|ngày|tháng|năm|tuổi|triệu)\b|%)"),  # "%" then a space has no \b
 ]
 YEAR_RE = re.compile(r"((?:Luật|luật|năm)[^\d\n]{0,60}?)(?<!\d)((?:19|20)\d\d)(?!\d)")
 PHONE_RE = re.compile(r"(?<!\d)\+?\d(?:[ .]?\d){2,}(?!\d)")

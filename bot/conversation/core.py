@@ -30,7 +30,7 @@ from bot.nlu import triage
 from bot.nlu.normalize import fold, nfc
 from bot.services import campaigns, quiz
 from bot.services.escalation import Escalation
-from bot.storage import residents, subscriptions
+from bot.storage import activity, conversations, residents, subscriptions
 from bot.storage.crypto import pseudonym
 
 log = logging.getLogger(__name__)
@@ -225,6 +225,7 @@ class ConversationCore:
             return Reply([BotMessage(content.text("relay_ended"))])
 
         started = time.monotonic()
+        begins = self._begins(sender)
         try:
             answer = await self.rasa.send(sender, rasa_text, message.channel)
         except RasaUnavailable as error:
@@ -250,6 +251,7 @@ class ConversationCore:
         if _mentions_danger(reply) and not signals & URGENT_SIGNALS.keys():
             self._remember_danger_mention(sender, assessment.third_party)
         self._subscription(message, sender, signals)
+        self._count(message.channel, begins, signals, data)
         if "erase" in signals:
             self._erase(sender)
             reply.erased = True
@@ -272,6 +274,30 @@ class ConversationCore:
             subscriptions.subscribe(sender, message.channel, message.platform_id)
         elif change == "unsubscribe":
             subscriptions.unsubscribe(sender)
+
+    @staticmethod
+    def _begins(sender: str) -> bool:
+        try:
+            return conversations.begins_conversation(sender)
+        except Exception as error:  # a count may be lost, never the turn
+            log.warning("conversation start unknown (%s)", type(error).__name__)
+            return False
+
+    @staticmethod
+    def _count(channel: str, begins: bool, signals: set[str], data: dict[str, dict]) -> None:
+        """Anonymous counters for the reports (bot/storage/activity.py): a conversation began,
+        a disclosure was read, a referral of a kind was given (Rasa's `disclosure` and
+        `referral` signals). A failure costs a count, never the reply."""
+        try:
+            if begins:
+                activity.record(channel, activity.CONVERSATION)
+            if "disclosure" in signals:
+                activity.record(channel, activity.DISCLOSURE)
+            if "referral" in signals:
+                referral = data["referral"]
+                activity.record(channel, activity.REFERRAL + str(referral.get("kind")), referral.get("unit"))
+        except Exception as error:
+            log.warning("activity not counted (%s) channel=%s", type(error).__name__, channel)
 
     def _remember_danger_mention(self, sender: str, third_party: bool) -> None:
         now = time.monotonic()

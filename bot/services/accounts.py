@@ -89,8 +89,6 @@ def check_new_user(username: str, role: str, units: str | None = None, telegram_
         raise AccountError("username must be 3-32 characters: a-z, 0-9, '.', '_' or '-', starting with a letter or digit")
     if role not in CONSOLE_ROLES:
         raise AccountError(f"role must be one of {', '.join(CONSOLE_ROLES)}")
-    if role in ("official", "admin") and telegram_id is not None:
-        raise AccountError("officials and admins are not on the duty roster: no --telegram-id")
     if units is not None and role in ("coordinator", "official", "admin"):
         raise AccountError(f"a {role} is not limited to units: no --units")
     if role == "officer" and units is None and officer_id is None:
@@ -133,7 +131,9 @@ def add_user(username: str, role: str, password: str, units: str | None = None, 
                     raise AccountError(f"that Telegram id belongs to officer {taken}: use --officer-id {taken}")
             officer = Officer(
                 display_name=(display_name or username).strip(), agency=agency, role=ROSTER_ROLE.get(role), units=";".join(unit_list),
-                telegram_key=roster.telegram_key(telegram_id) if telegram_id else None,
+                # Officials and admins are not on the duty roster: their chat id is kept (sealed) only
+                # for report reminders, never as a key that Telegram commands or buttons could use.
+                telegram_key=roster.telegram_key(telegram_id) if telegram_id and ROSTER_ROLE.get(role) else None,
                 telegram_chat=roster._sealer().seal(str(telegram_id).encode()) if telegram_id else None,
                 active=True,
             )

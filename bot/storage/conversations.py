@@ -11,6 +11,7 @@ from bot.storage.db import session_scope
 from bot.storage.models import Conversation, Forgotten, aware, utcnow
 
 TOMBSTONE_HOURS = 24
+SESSION_GAP = timedelta(minutes=60)  # domain.yml session_expiration_time: a new Rasa session after this
 
 _sealer: Sealer | None = None
 
@@ -37,6 +38,13 @@ def store(sender: str, plaintext: bytes, began: datetime | None = None) -> bool:
             row.state, row.updated_at = sealed, utcnow()
     return True
 
+
+def begins_conversation(sender: str, now: datetime | None = None) -> bool:
+    """Whether a message from `sender` now begins a conversation: none is stored, or the stored
+    one has been idle longer than Rasa's session expiry (counted for the reports)."""
+    with session_scope() as session:
+        updated = session.scalar(select(Conversation.updated_at).where(Conversation.sender == sender))
+    return updated is None or aware(updated) < (now or utcnow()) - SESSION_GAP
 
 
 def load(sender: str) -> bytes | None:

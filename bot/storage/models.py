@@ -400,3 +400,17 @@ class AuditLog(Base):
     action = Column(String(32), nullable=False)
     case_id = Column(String(16))
     subject = Column(String(64))  # whom an account change concerns ("officer:ID")
+
+
+class Activity(Base):
+    """Anonymous counters for the reports (migration 0012): per Huế day, channel, unit ("" when
+    unknown) and kind (`conversation`, `disclosure`, `referral:<place kind>`), how many times.
+    No sender and no text, so nothing here can lead back to a resident."""
+
+    __tablename__ = "activity"
+
+    day = Column(Date, primary_key=True)
+    channel = Column(String(16), primary_key=True)
+    unit = Column(String(64), primary_key=True)
+    kind = Column(String(32), primary_key=True)
+    count = Column(Integer, nullable=False)

@@ -35,7 +35,7 @@ ROUTES = [
     ("GET", "/api/cases/ABCD1234"), ("POST", "/webhooks/telegram"), ("POST", "/webhooks/zalo"),
     ("GET", "/"), ("GET", "/healthz"),
     ("POST", "/console/login"), ("POST", "/console/logout"), ("POST", "/console/cases/ABCD1234/close"),
-    ("GET", "/console/cases/ABCD1234"), ("GET", "/console/login"),
+    ("GET", "/console/cases/ABCD1234"), ("GET", "/console/login"), ("POST", "/console/reports"), ("GET", "/console/reports"),
 ]
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=50),

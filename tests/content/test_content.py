@@ -149,6 +149,7 @@ def test_wrong_sample_is_flagged(sample):
         "Trong phạm vi 100 m (Điều 19 Nghị định 76/2023/NĐ-CP).",
         "Điều 7 khoản 7 điểm e Luật Trợ giúp pháp lý 2017; Điều 6 và Điều 8 Luật Trợ giúp pháp lý 2017.",
         "Điều 134, 185, 141 Bộ luật Hình sự: tù 6 tháng–3 năm.",
+        "100% người có nhu cầu được trợ giúp.",  # a percentage is not a phone number
     ],
 )
 def test_correct_sample_is_not_flagged(sample):

@@ -168,3 +168,28 @@ def test_quick_exit_forgets_the_conversation(stack):
     status, _ = stack.post("/api/forget", {"session_id": session})
     assert status == 204
     assert stored_conversations(stack, session) == 0
+
+
+def _activity(stack) -> dict:
+    engine = create_engine(stack.database_url, future=True)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT unit, kind, sum(count) FROM activity WHERE channel = 'web' GROUP BY unit, kind"))
+        found = {(unit, kind): int(n) for unit, kind, n in rows}
+    engine.dispose()
+    return found
+
+
+def test_the_real_stack_counts_conversations_and_referrals_for_the_reports(stack):
+    before = _activity(stack)
+    session = new_session()
+    stack.chat(session, text="xin chào")
+    stack.chat(session, text="công an ở Kim Trà ở đâu")
+    stack.chat(session, payload="/ask_legal_aid")
+    after = _activity(stack)
+
+    def added(unit, kind):
+        return after.get((unit, kind), 0) - before.get((unit, kind), 0)
+
+    assert added("", "conversation") == 1  # one conversation, not one per message
+    assert added("Phường Kim Trà", "referral:police") == 1
+    assert added("", "referral:legal_aid") == 1

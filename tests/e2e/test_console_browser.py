@@ -230,6 +230,10 @@ def test_an_officer_takes_a_case_writes_to_the_resident_and_closes_it(driver, ga
     driver.get(case_url)
     assert heading(driver) == "Không có quyền truy cập"
     assert "Kim Trà" not in driver.page_source and "nhà hàng xóm" not in driver.page_source
+    driver.get_log("browser")  # the 403 above was meant
+    driver.get(gateway + "/console/reports")  # the official's own page: the programme reports
+    assert heading(driver) == "Báo cáo định kỳ"
+    check_page(driver)
 
 
 def test_five_wrong_passwords_lock_the_account_and_a_forged_form_is_refused(driver, gateway):  # noqa: F811

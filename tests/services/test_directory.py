@@ -405,6 +405,8 @@ def test_action_answers_a_tu_ha_shelter_request_with_a_place_in_huong_tra(db_url
     assert HUONG_TRA in first[1]
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == ["/find_police", "/find_health", "/menu"]
+    # counted for the reports (docs/indicators.md, referrals by kind and unit)
+    assert messages[1]["custom"] == {"signal": "referral", "kind": "trusted_address", "unit": HUONG_TRA}
 
 
 def test_action_finds_the_place_in_the_text_when_no_entity_was_extracted(db_url):
@@ -425,6 +427,7 @@ def test_action_asks_for_the_ward_when_nothing_is_known(db_url):
         '/inform_place{"place":"Phường Kim Trà"}',
         '/inform_place{"place":"Xã Bình Điền"}',
     ]
+    assert len(messages) == 1  # no referral given, none counted
 
 
 def test_action_remembers_the_service_when_the_ward_comes_next(db_url):
@@ -446,6 +449,7 @@ def test_action_uses_a_shared_location(db_url):
     assert "gần bạn" in text
     assert "\n1. [Mẫu] Nơi tạm lánh Kim Trà" in text
     assert "cách dưới 100 m" in text
+    assert messages[1]["custom"] == {"signal": "referral", "kind": "trusted_address", "unit": None}
 
 
 def test_action_server_does_not_import_rasa():

@@ -1,0 +1,140 @@
+"""`gbvbot report`: the DOCX (a Vietnamese báo cáo) and the XLSX, read back and checked against
+the indicators; small cells stay hidden in both; bad input writes nothing; page 1 rendered by
+LibreOffice is a real page."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from datetime import date
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from PIL import Image
+
+from bot import cli
+from bot.services import indicators, reports
+from bot.services.indicators import compute, parse_period
+from bot.storage import activity
+from tests.services.reports.synthetic import BD, HT, KT, CaseSpec, add_cases, add_place, at, count
+
+NOW = at("2026-08-01 09:00")
+
+
+@pytest.fixture
+def report(db_url):
+    for month, n in ((1, 12), (2, 3), (3, 30), (4, 9), (5, 7), (6, 21)):
+        count(f"2026-{month:02d}-10 10:00", "web", activity.CONVERSATION, n)
+        count(f"2026-{month:02d}-11 10:00", "zalo", activity.CONVERSATION, 5)
+    count("2026-02-10 10:00", "telegram", activity.DISCLOSURE, 8)
+    count("2026-03-10 10:00", "web", activity.REFERRAL + "police", 11, HT)
+    count("2026-03-10 10:00", "web", activity.REFERRAL + "health", 2, KT)
+    add_cases(*[CaseSpec(f"2026-0{m}-0{d} 08:00", HT, "counselled", ack_minutes=m + d) for m in (1, 2, 3) for d in (1, 2)],
+              CaseSpec("2026-04-01 08:00", BD, "unreachable"))
+    add_place("ht", HT, True, date(2026, 1, 5))
+    return compute(parse_period("2026-H1"), now=NOW)
+
+
+def _docx_text(path) -> str:
+    doc = Document(str(path))
+    cells = [cell.text for table in doc.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def test_the_docx_is_a_bao_cao_with_the_figures_of_the_indicators(report, tmp_path):
+    docx, xlsx = reports.write(report, tmp_path / "bc.docx")
+    assert (docx.name, xlsx.name) == ("bc.docx", "bc.xlsx")
+    doc = Document(str(docx))
+    header = [cell.text for row in doc.tables[0].rows for cell in row.cells]
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc" in header[1]
+    assert header[2] == "Số: .../BC-..."
+    assert header[3] == "Hương Trà, ngày ... tháng ... năm 2026"
+    text = _docx_text(docx)
+    for heading in ("BÁO CÁO", "I. KẾT QUẢ THỰC HIỆN", "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", "III. TỒN TẠI, HẠN CHẾ",
+                    "IV. ĐỀ XUẤT, KIẾN NGHỊ", "6 tháng đầu năm 2026", "Trên đây là báo cáo"):
+        assert heading in text
+    assert "Trong kỳ có 112 cuộc trò chuyện với trợ lý và 8 lần người dùng kể về bạo lực" in text
+    conversations = doc.tables[1]  # table 1 of the body
+    assert [c.text for c in conversations.rows[-1].cells] == ["Tổng", "82", "0", "30", "112"]
+    assert [c.text for c in conversations.rows[2].cells] == ["Tháng 2/2026", "<5", "0", "x", "8"]
+    assert "Số truyền thông" not in text and "Số người nhận tin truyền thông: chưa có dữ liệu." in text
+    assert len(doc.inline_shapes) == 2  # two charts
+    png = doc.inline_shapes[0]._inline.graphic.graphicData.pic.blipFill.blip.embed
+    assert Image.open(io.BytesIO(doc.part.related_parts[png].blob)).size[0] > 500
+    assert "pseudonym" not in text and "sealed note" not in text  # no identity, no case notes
+    targets = next(t for t in doc.tables if t.rows[0].cells[0].text == "TT")
+    assert targets.rows[2].cells[2].text == "Không công bố (số nhỏ)"  # 6 helped of 7: the 1 would show
+    assert not list(tmp_path.glob(".*"))  # no temporary file left
+
+
+def test_the_xlsx_has_the_same_figures(report, tmp_path):
+    _docx, xlsx = reports.write(report, tmp_path / "bc.docx")
+    book = load_workbook(xlsx)
+    assert book.sheetnames[0] == "Thông tin"
+    sheet = book[book.sheetnames[1]]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0] == [None, "Trang web", "Telegram", "Zalo", "Tổng"]
+    assert rows[-1] == ["Tổng", 82, 0, 30, 112]  # numbers as numbers, for the office that adds them up
+    assert rows[2] == ["Tháng 2/2026", "<5", 0, "x", 8]
+    for table, name in zip([report.conversations, report.disclosures, report.referrals, report.cases.table],
+                           book.sheetnames[1:5]):
+        shown = [[str(v) if v is not None else "" for v in r] for r in book[name].iter_rows(values_only=True)]
+        assert shown == table.shown()
+    referrals = [list(r) for r in book[book.sheetnames[3]].iter_rows(values_only=True)]
+    assert ["Y tế", 0, "<5", 0, 0, "<5"] in referrals
+    assert book["Chỉ tiêu"]["C3"].value == "Không công bố (số nhỏ)"
+
+
+def test_the_cli_writes_both_files_for_one_unit(report, tmp_path, capsys):
+    out = tmp_path / "kim-tra.docx"
+    assert cli.main(["report", "--period", "2026-H1", "--unit", "Kim Trà", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert "PHƯỜNG KIM TRÀ" in _docx_text(out) and "Số: .../BC-UBND" in _docx_text(out)
+    assert out.with_suffix(".xlsx").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--period", "2026-H3"], "period must be"),
+    (["--period", "2026", "--unit", "Quận 1"], "unknown unit"),
+    (["--period", "2099"], "has not begun"),
+    (["--period", "2026", "--out", "/nonexistent-folder/bc.docx"], "does not exist"),
+    (["--period", "2026", "--out", "bc.pdf"], "must name a .docx"),
+])
+def test_bad_input_is_refused_in_english_and_nothing_is_written(db_url, tmp_path, capsys, argv, message):
+    if "--out" not in argv:
+        argv = argv + ["--out", str(tmp_path / "bc.docx")]
+    assert cli.main(["report", *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "nothing was written" in err
+    assert list(tmp_path.glob("*.docx")) == list(tmp_path.glob("*.xlsx")) == []
+
+
+def test_a_failure_while_writing_leaves_no_half_written_file(report, tmp_path, monkeypatch):
+    (tmp_path / "bc.docx").write_bytes(b"the previous report")
+    monkeypatch.setattr(reports.workbook, "render", lambda _report: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        reports.write(report, tmp_path / "bc.docx")
+    assert (tmp_path / "bc.docx").read_bytes() == b"the previous report"
+    assert not (tmp_path / "bc.xlsx").exists() and not list(tmp_path.glob(".bc.*"))
+
+
+OFFICE = shutil.which("soffice") and shutil.which("pdftoppm")
+
+
+@pytest.mark.skipif(not OFFICE, reason="LibreOffice (soffice) and poppler (pdftoppm) are not installed: make office")
+def test_libreoffice_renders_page_one_as_a_real_page(report, tmp_path):
+    docx, _ = reports.write(report, tmp_path / "bc.docx")
+    profile = f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}"  # no clash with another soffice
+    subprocess.run(["soffice", profile, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(docx)],
+                   check=True, capture_output=True, timeout=180)
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(tmp_path / "bc.pdf"),
+                    str(tmp_path / "page")], check=True, timeout=60)
+    page = Image.open(next(tmp_path.glob("page*.png"))).convert("L")
+    assert 0.68 < page.width / page.height < 0.74  # A4 portrait
+    dark = sum(1 for value in page.getdata() if value < 128) / (page.width * page.height)
+    assert 0.01 < dark < 0.5  # text and a table, not a blank or black page
+    top = page.crop((0, 0, page.width, page.height // 8))
+    assert top.getextrema()[0] < 100  # the header block is at the top of page 1
+    assert indicators.SMALL == 5
