@@ -23,3 +23,8 @@ class BotMessage:
     def as_json(self) -> dict:
         """The web page's wire format."""
         return {"text": self.text, "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> BotMessage:
+        """The web page's wire format read back (the letters evaluation reads /api/chat)."""
+        return cls(data.get("text") or "", tuple(Button(b["title"], b["payload"]) for b in data.get("buttons") or []))

@@ -92,8 +92,9 @@ def answered_topics(messages: list[dict], signatures) -> set[str]:
 def asks_danger(messages: list[dict]) -> bool:
     """The reply speaks of danger and asks no other yes/no question (as the gateway decides)."""
     from bot.conversation.core import Reply, _mentions_danger
+    from bot.messages import BotMessage
 
-    return _mentions_danger(Reply(messages))
+    return _mentions_danger(Reply([BotMessage.from_json(m) for m in messages]))
 
 
 def asks_safe(messages: list[dict]) -> bool:
