@@ -58,9 +58,9 @@ class ChannelAlerts:
         if telegram:
             await telegram.edit_alert(ref, text)
 
-    async def send_to_resident(self, channel: str, reply_to: str, text: str) -> bool:
+    async def send_to_resident(self, channel: str, reply_to: str, text: str, buttons: tuple[Button, ...] = ()) -> bool:
         target = self.channels.get(channel)
-        return await target.send_to_resident(reply_to, text) if target else False
+        return await target.send_to_resident(reply_to, text, buttons) if target else False
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -15,7 +15,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
-from bot.services import escalation
+from bot.services import checkin, escalation
 from bot.services.escalation import ladder_job
 from bot.services.reminders import reminder_job
 from bot.storage import conversations, delivery, events, recent
@@ -40,6 +40,13 @@ def prune_channel_state() -> None:
     log.info("retention: removed %d expired channel records", removed)
 
 
+async def check_in_job() -> None:
+    """Residents who agreed get their one check-in when the follow-up is due (bot/services/checkin.py)."""
+    if escalation._service is not None:
+        sent = await checkin.send_due(escalation._service)
+        log.info("check-ins sent: %d", sent)
+
+
 def build(settings: Settings) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=settings.database_url, tablename="scheduler_jobs")},
@@ -57,6 +64,9 @@ def build(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(
         anonymise_cases, "interval", hours=1, args=[settings.case_retention_days], id="case_retention",
         replace_existing=True, next_run_time=datetime.now().astimezone(),
+    )
+    scheduler.add_job(
+        check_in_job, "interval", minutes=30, id="check_in", replace_existing=True,
     )
     scheduler.add_job(  # 10 and 3 days before 20/06 and 30/11: a draft report, officials told
         reminder_job, "cron", hour=8, args=[str(settings.var_dir / "reports")], id="report_reminder",

@@ -455,11 +455,13 @@ class TelegramChannel:
         chat, _, message_id = ref.partition(":")
         await self._quietly(self.app.bot.edit_message_text(text, chat_id=int(chat), message_id=int(message_id)))
 
-    async def send_to_resident(self, reply_to: str, text: str) -> bool:
+    async def send_to_resident(self, reply_to: str, text: str, buttons: tuple[Button, ...] = ()) -> bool:
         """A message about their case to a resident (reply_to: the chat id), at alert priority,
-        without notification sound."""
-        for piece in split_text(text, MAX_TEXT):
-            if await self._deliver_now(int(reply_to), Outgoing(piece, silent=True), Priority.ALERT) is None:
+        without notification sound; buttons under the last piece."""
+        pieces = split_text(text, MAX_TEXT)
+        for number, piece in enumerate(pieces, 1):
+            markup = self._keyboard(buttons) if number == len(pieces) else None
+            if await self._deliver_now(int(reply_to), Outgoing(piece, markup, silent=True), Priority.ALERT) is None:
                 return False
         return True
 

@@ -46,7 +46,7 @@ from bot.channels.messaging import ExpiringMap, split_text
 from bot.channels.zalo_api import REASONS, V2_SHUT_DOWN, RateLimitedFailure, TokenError, ZaloClient, ZaloError
 from bot.config import Settings
 from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
-from bot.messages import BotMessage
+from bot.messages import BotMessage, Button
 from bot.outbound import Outbox, Priority, TemporaryFailure
 from bot.storage import delivery, events, tokens
 
@@ -318,15 +318,20 @@ class ZaloChannel:
             for piece in split_text(text, MAX_TEXT):
                 self.outbox.put(sender, ZaloText(resident, piece, last_interaction, quote), Priority.REPLY)
 
-    async def send_to_resident(self, reply_to: str, text: str) -> bool:
+    async def send_to_resident(self, reply_to: str, text: str, buttons: tuple[Button, ...] = ()) -> bool:
         """A message about their case to a resident (reply_to: the resident's platform id), at
-        alert priority; only until day 7 after the resident's last message (else counted)."""
+        alert priority; only until day 7 after the resident's last message (else counted).
+        Buttons become numbered options, as in replies."""
         sender = self.core.sender_of(Message(CHANNEL, reply_to))
         closes = delivery.window_closes_at(sender, hours=self.reply_seconds // 3600)
         if closes is None or closes.timestamp() <= time.time():
             self._undelivered(sender, None, Undeliverable("after_7_days"))
             return False
         last = closes.timestamp() - self.reply_seconds
+        if buttons:
+            text = "\n".join([text, ""] + [f"{n}. {b.title}" for n, b in enumerate(buttons, 1)])
+            text += "\n\n" + content.text("numbered_hint")
+            self.options[sender] = [b.payload for b in buttons]
         futures = [
             self.outbox.put(sender, ZaloText(reply_to, piece, last), Priority.ALERT)
             for piece in split_text(text, MAX_TEXT)

@@ -28,7 +28,7 @@ from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 from bot.messages import BotMessage, Button
 from bot.nlu import triage
 from bot.nlu.normalize import fold, nfc
-from bot.services import campaigns, quiz
+from bot.services import campaigns, checkin, quiz
 from bot.services.escalation import Escalation
 from bot.storage import activity, conversations, residents, subscriptions
 from bot.storage.crypto import pseudonym
@@ -47,8 +47,8 @@ _DANGER_MENTION = re.compile(r"\bnguy hiem\b")
 DANGER_CONFIRM_SECONDS = 30 * 60
 PUSH_CHANNELS = ("telegram", "zalo")  # can message a resident unasked (campaigns)
 # Button payloads the core answers before Rasa: a campaign button (its tap is counted, then
-# the topic it names opens) and the quiz.
-CORE_PAYLOADS = frozenset({"campaign", "quiz", "quiz_answer"})
+# the topic it names opens), the quiz and the resident's check-in (bot/services/checkin.py).
+CORE_PAYLOADS = frozenset({"campaign", "quiz", "quiz_answer", "check_in"})
 
 
 LOCATION_DECIMALS = 3  # about 110 m: enough to find the nearest help, not a house
@@ -190,10 +190,18 @@ class ConversationCore:
             message = _campaign_tap(message)
         if message.payload and message.payload.startswith(("/quiz{", "/quiz_answer{")):
             return Reply(quiz.handle(sender, message.payload))
+        if message.payload and message.payload.startswith(checkin.PAYLOAD + "{"):
+            return Reply([BotMessage(checkin.tapped(self.escalation, sender, message.payload))])
         text = nfc(message.text).strip() if message.text else None
         if text is not None and fold(text) in SAFE_WORDS:
             return self._safe_word(message, sender)
         assessment = triage.assess(text) if text else triage.NONE
+        asked = self.escalation.asked.pop(sender, None) if self.escalation else None
+        if asked and text and not assessment.urgent:  # an answer to the check-in question just asked
+            thanks = checkin.typed(self.escalation, sender, asked, text)
+            if thanks:
+                self._danger_mentioned.pop(sender, None)  # "có" here is consent, not danger
+                return Reply([BotMessage(thanks)])
         rasa_text = self._rasa_text(message, text)
         mentioned = self._danger_mentioned.pop(sender, None)
         if mentioned and mentioned[0] > time.monotonic() and _affirms(message, text):
@@ -334,24 +342,25 @@ class ConversationCore:
         else:
             case = escalation.open_case(sender)
             if case is None:
+                if message.channel == "web":  # a check-in question after the case was closed
+                    reply.messages[:0] = escalation.pending_for_web(sender)
                 return
             reply.escalation = {"case_id": case.id, "status": case.status}
             escalation.note_place(sender, text=text, location=message.location)
         if text:
             await escalation.resident_message(sender, text)
         if message.channel == "web":
-            for note in reversed(escalation.pending_for_web(sender)):
-                reply.messages.insert(0, BotMessage(note))
+            reply.messages[:0] = escalation.pending_for_web(sender)
 
     def updates(self, channel: str, platform_id: str) -> Reply:
-        """What reached a web resident since their last turn (an officer's relayed messages)
-        and the state of their case; the chat page polls this while a case is open."""
-        sender = pseudonym(channel, platform_id)
-        case = self.escalation.open_case(sender) if self.escalation else None
-        if case is None:
+        """What reached a web resident since their last turn (an officer's relayed messages,
+        a check-in question) and the state of their case; the chat page polls this."""
+        if self.escalation is None:
             return Reply([])
+        sender = pseudonym(channel, platform_id)
+        case = self.escalation.open_case(sender)
         notes = self.escalation.pending_for_web(sender)
-        return Reply([BotMessage(n) for n in notes], escalation={"case_id": case.id, "status": case.status})
+        return Reply(notes, escalation={"case_id": case.id, "status": case.status} if case else None)
 
     async def forget(self, channel: str, platform_id: str) -> bool:
         """Erase-my-data and quick exit: everything stored about this resident, after the turn

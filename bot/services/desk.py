@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import content
+from bot.services import checkin
 from bot.services import escalation as cases
 from bot.services.escalation import OUTCOMES, Escalation
 
@@ -92,5 +93,7 @@ class OfficerDesk:
                 return Answer(content.text("officer_relayed" if relayed else "officer_not_relayed"))
             case Close(case_id, outcome, note, follow_up_days):
                 closed = self.escalation.close(case_id, f"officer:{officer_id}", outcome, note, follow_up_days)
+                if closed and follow_up_days:  # may the resident get one check-in later?
+                    await checkin.ask_consent(self.escalation, case_id)
                 return Answer(content.text("officer_closed" if closed else "officer_ack_closed"))
         raise TypeError(f"not a desk event: {event!r}")

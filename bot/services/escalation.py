@@ -31,7 +31,7 @@ from bot import content
 from bot.geo.distance import haversine_km
 from bot.geo.hours import HUE
 from bot.geo.names import gazetteer
-from bot.messages import Button
+from bot.messages import BotMessage, Button
 from bot.services import roster
 from bot.storage.crypto import Sealer, pseudonym
 from bot.storage.db import session_scope
@@ -68,7 +68,7 @@ class AlertSender(Protocol):
     async def edit_alert(self, ref: str, text: str) -> None:
         """Replace an alert's text and remove its buttons (the case was taken)."""
 
-    async def send_to_resident(self, channel: str, reply_to: str, text: str) -> bool:
+    async def send_to_resident(self, channel: str, reply_to: str, text: str, buttons: tuple[Button, ...] = ()) -> bool:
         """A message from the officer (or the service) to the resident; False if undeliverable."""
 
 
@@ -155,7 +155,8 @@ class Escalation:
         self._held: list[str] = []
         self._last_summary: datetime | None = None
         self._summary_scheduled = False
-        self.outbox: dict[str, list[str]] = {}  # web residents: officer messages shown on the next turn
+        self.outbox: dict[str, list[BotMessage]] = {}  # web residents: messages shown on the next turn or poll
+        self.asked: dict[str, tuple[str, str]] = {}  # sender → (case, question) just asked (bot/services/checkin.py)
         self._tasks: set[asyncio.Task] = set()
         self._open_senders: set[str] | None = None  # only this process opens cases
         self._replying: set[str] = set()  # cases whose first reply to the resident is being written
@@ -345,10 +346,14 @@ class Escalation:
         """Safe word, /xoa, quick exit: the resident's open cases stop talking to them. The
         relay ends, the sealed channel id is dropped (nothing can be sent to that chat again)
         and the officers who hold or were alerted to the case are told; the case stays open
-        for them to record what they did."""
+        for them to record what they did. Closed cases lose the channel id too: no check-in
+        ever reaches a resident who left."""
         self.outbox.pop(sender, None)
+        self.asked.pop(sender, None)
         with session_scope() as session:  # the relayed messages go, whatever the case's state
             _forget_messages(session, select(Case.id).where(Case.sender == sender).scalar_subquery())
+            session.execute(update(Case).where(Case.sender == sender, Case.status == "closed", Case.reply_to.isnot(None))
+                            .values(reply_to=None).execution_options(synchronize_session=False))
         if self._open_senders is not None and sender not in self._open_senders:
             return
         with session_scope() as session:
@@ -374,7 +379,7 @@ class Escalation:
         for chat in chats:
             await self._alert(case_id, chat, text)
 
-    def pending_for_web(self, sender: str) -> list[str]:
+    def pending_for_web(self, sender: str) -> list[BotMessage]:
         return self.outbox.pop(sender, [])
 
     async def resident_message(self, sender: str, text: str) -> bool:
@@ -588,16 +593,17 @@ class Escalation:
                 session.merge(OfficerMessage(key=_message_key(ref), case_id=case_id, at=self.now()))
         return ref
 
-    async def _to_resident(self, sender: str, channel: str, reply_to: str | None, text: str) -> bool:
+    async def _to_resident(self, sender: str, channel: str, reply_to: str | None, text: str,
+                           buttons: tuple[Button, ...] = ()) -> bool:
         """A message the resident did not ask for: it starts with a neutral line (a lock-screen
         preview gives nothing away) and arrives without sound; never to a resident who left."""
         if reply_to is None:
             return False
         text = f"{content.text('unsolicited_first_line')}\n\n{text}"
         if channel == "web":
-            self.outbox.setdefault(sender, []).append(text)
+            self.outbox.setdefault(sender, []).append(BotMessage(text, buttons))
             return True
-        return bool(self.sender and await self.sender.send_to_resident(channel, reply_to, text))
+        return bool(self.sender and await self.sender.send_to_resident(channel, reply_to, text, buttons))
 
     def _spawn(self, coroutine: Awaitable) -> None:
         task = asyncio.ensure_future(coroutine)

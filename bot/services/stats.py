@@ -1,5 +1,6 @@
 """Case statistics for officials and the city's reports: counts by unit, category, channel,
-outcome and follow-up answer (referred cases: was the resident helped?), and how long urgent cases waited for an officer (p50, p90). Only aggregates
+outcome and follow-up answer (referred cases: was the resident helped? the officer's answer,
+else the resident's own check-in answer), and how long urgent cases waited for an officer (p50, p90). Only aggregates
 leave this module, never a case; a count from 1 to 4 is shown as "<5" (GBVIMS: small counts
 can point to a person), and the waiting times need at least five acknowledged cases.
 Periods are Huế calendar months and years.
@@ -50,17 +51,18 @@ def summary(start: datetime, end: datetime) -> Summary:
     lo, hi = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
     with session_scope() as session:
         rows = session.execute(select(Case.ward, Case.category, Case.channel, Case.outcome, Case.status,
-                                      Case.created_at, Case.acknowledged_at, Case.follow_up_at, Case.follow_up_answer)
+                                      Case.created_at, Case.acknowledged_at, Case.follow_up_at, Case.follow_up_answer,
+                                      Case.resident_answer)
                                .where(Case.created_at >= lo, Case.created_at < hi)).all()
     counters = {d: Counter() for d in DIMENSIONS}
     waits = []
-    for ward, category, channel, outcome, status, created, acknowledged, follow_up, answer in rows:
+    for ward, category, channel, outcome, status, created, acknowledged, follow_up, answer, resident in rows:
         counters["unit"][ward or UNKNOWN] += 1
         counters["category"][category] += 1
         counters["channel"][channel] += 1
         counters["outcome"][outcome if status == "closed" and outcome else OPEN] += 1
         if follow_up is not None:  # referred cases followed up: were they helped?
-            counters["follow_up"][answer or PENDING] += 1
+            counters["follow_up"][answer or resident or PENDING] += 1
         if acknowledged is not None and category != "contact_request":  # requests wait for office hours
             waits.append((aware(acknowledged) - aware(created)).total_seconds())
     enough = len(waits) >= SMALL

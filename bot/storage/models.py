@@ -99,6 +99,11 @@ class Case(Base):
     follow_up_officer_id = Column(Integer)
     follow_up_done_at = Column(DateTime(timezone=True))
     follow_up_answer = Column(String(16))  # helped | not_helped | unreachable
+    # The resident's own check-in (bot/services/checkin.py): their consent when the case was
+    # closed, when the one check-in went out, and their answer (helped | not_helped).
+    check_in_consent = Column(Boolean)  # None: not asked, or no answer
+    check_in_sent_at = Column(DateTime(timezone=True))
+    resident_answer = Column(String(16))
 
 
 class Place(Base):

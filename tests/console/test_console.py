@@ -249,7 +249,7 @@ async def test_acknowledge_write_and_close_go_through_the_desk(console, monkeypa
     assert "Đã chuyển tin nhắn" in written and "Chị đang ở đâu? Tôi gọi lại được không?" in written
     service = escalation._service
     sender = pseudonym("web", "resident-KT000001")
-    assert any("Cán bộ trực: Chị đang ở đâu?" in note for note in service.outbox.get(sender, []))
+    assert any("Cán bộ trực: Chị đang ở đâu?" in note.text for note in service.outbox.get(sender, []))
 
     await service.resident_message(sender, "em đang ở nhà hàng xóm")
     _, answered = await console.get(page)

@@ -16,7 +16,7 @@ from bot.content import texts
 from bot.conversation.core import ConversationCore, Message
 from bot.conversation.rasa_client import RasaUnavailable
 from bot.messages import BotMessage
-from bot.services import roster
+from bot.services import checkin, roster
 from bot.services.escalation import QUEUED_RUNG, Escalation
 from bot.storage.crypto import Sealer
 from bot.storage.db import session_scope
@@ -254,3 +254,73 @@ def test_a_location_is_rounded_to_about_100_m_before_anything_can_store_it():
     message = Message("telegram", "resident", location=(16.5216034, 107.4800081))
     assert message.location == (16.522, 107.48)
     assert ConversationCore._rasa_text(message, None) == '/share_location{"lat": 16.522, "lon": 107.48}'
+
+
+async def _consent_asked(core, service, platform_id: str) -> str:
+    """A referred case closed with a follow-up: the consent question went to the resident."""
+    sender = core.sender_of(Message("telegram", platform_id))
+    report = await service.report(sender=sender, channel="telegram", category="danger_to_life", reply_to=platform_id)
+    await service.drain()
+    service.close(report.case_id, "admin", "referred_health", follow_up_days=3)
+    assert await checkin.ask_consent(service, report.case_id)
+    return report.case_id
+
+
+def test_the_check_in_consent_question_does_not_mention_danger():
+    assert not DANGER.search(TEXTS["check_in_consent_question"]) and not DANGER.search(TEXTS["check_in_question"])
+
+
+async def test_yes_right_after_the_check_in_consent_question_is_consent_not_danger(db_url):
+    rasa = ScriptedRasa(_as_rasa(DOMAIN["responses"]["utter_child_abuse"][0]))
+    core, service, sender, _ = core_with(rasa)
+    await core.handle(Message("telegram", "resident-9", text="cháu tôi bị đánh"))  # the reply mentions danger
+    assert core._danger_mentioned
+    case_id = await _consent_asked(core, service, "resident-9")
+    answer = await core.handle(Message("telegram", "resident-9", text="có"))
+    await service.drain()
+    assert answer.escalation is None and answer.messages[0].text == TEXTS["check_in_thanks_agree"]
+    assert rasa.received == ["cháu tôi bị đánh"]  # answered before Rasa
+    with session_scope() as session:
+        assert session.get(Case, case_id).check_in_consent is True
+        assert session.scalar(select(Case).where(Case.status != "closed")) is None  # no new case
+    again = await core.handle(Message("telegram", "resident-9", text="có"))  # only right after the question
+    assert rasa.received[-1] == "có" and again.escalation is None
+
+
+async def test_danger_right_after_the_check_in_consent_question_still_escalates(db_url):
+    rasa = ScriptedRasa([{"text": "…", "custom": {"signal": "urgent"}}])
+    core, service, _, _ = core_with(rasa)
+    case_id = await _consent_asked(core, service, "resident-10")
+    answer = await core.handle(Message("telegram", "resident-10", text="cứu tôi, chồng tôi đang đánh tôi"))
+    await service.drain()
+    assert answer.escalation is not None and answer.escalation["case_id"] != case_id
+    with session_scope() as session:
+        assert session.get(Case, case_id).check_in_consent is None
+
+
+async def test_a_check_in_button_is_answered_by_the_core_and_recorded(db_url):
+    from bot.channels.messaging import valid_payload
+
+    core, service, sender, _ = core_with(ScriptedRasa())
+    case_id = await _consent_asked(core, service, "resident-11")
+    no = sender.resident_buttons[-1][1]
+    assert valid_payload(no.payload)
+    answer = await core.handle(Message("telegram", "resident-11", payload=no.payload))
+    assert answer.messages[0].text == TEXTS["check_in_thanks_decline"]
+    with session_scope() as session:
+        assert session.get(Case, case_id).check_in_consent is False
+    service.now.at += timedelta(days=3)
+    assert await checkin.send_due(service) == 0
+
+
+async def test_a_web_resident_gets_the_consent_question_on_the_next_poll(db_url):
+    core, service, _, _ = core_with(ScriptedRasa())
+    sender = core.sender_of(Message("web", "resident-12"))
+    report = await service.report(sender=sender, channel="web", category="danger_to_life", reply_to="resident-12")
+    await service.drain()
+    service.close(report.case_id, "admin", "referred_shelter", follow_up_days=7)
+    assert await checkin.ask_consent(service, report.case_id)
+    update = core.updates("web", "resident-12")
+    assert update.escalation is None and update.messages[0].text.endswith(TEXTS["check_in_consent_question"])
+    assert [b.title for b in update.messages[0].buttons] == ["Có", "Không"]
+    assert core.updates("web", "resident-12").messages == []

@@ -21,6 +21,7 @@ class RecordingSender:
         self.alerts: list[tuple[str, str, list]] = []
         self.edits: list[tuple[str, str]] = []
         self.to_residents: list[tuple[str, str, str]] = []
+        self.resident_buttons: list[tuple] = []
         self.fail_chats = fail_chats
 
     async def send_alert(self, chat, text, buttons):
@@ -32,8 +33,9 @@ class RecordingSender:
     async def edit_alert(self, ref, text):
         self.edits.append((ref, text))
 
-    async def send_to_resident(self, channel, reply_to, text):
+    async def send_to_resident(self, channel, reply_to, text, buttons=()):
         self.to_residents.append((channel, reply_to, text))
+        self.resident_buttons.append(buttons)
         return True
 
 
