@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot import content
 from bot.geo.hours import HUE
 from bot.geo.names import gazetteer
-from bot.services.directory.index import STALE_AFTER
+from bot.services.directory.index import current
 from bot.services.escalation import OUTCOMES
 from bot.storage import activity
 from bot.storage.db import session_scope
@@ -309,7 +309,7 @@ def _directory(places: list[Place], units: list[str], unit: str | None, day: dat
         column = _column(place.unit, units, unit)
         if column is None:
             continue
-        overdue = place.verified and (place.last_verified is None or day - place.last_verified > STALE_AFTER)
+        overdue = place.verified and not current(place.verified, place.last_verified, day)
         counts[column][0] += bool(place.verified)
         counts[column][1] += bool(overdue)
         counts[column][2] += not place.verified
