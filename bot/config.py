@@ -67,6 +67,9 @@ class Settings:
     zalo_free_hours: int = 48
     zalo_free_messages: int = 0
     zalo_reply_days: int = 7
+    # Public links to the bot, shown on the web page for receiving campaign messages.
+    telegram_bot_url: str | None = None
+    zalo_oa_url: str | None = None
 
     @property
     def demo(self) -> bool:
@@ -79,6 +82,12 @@ class Settings:
     @property
     def zalo_enabled(self) -> bool:
         return self.zalo_app_id is not None
+
+    @property
+    def follow_links(self) -> dict[str, str]:
+        """App name → public link of the bot there, for the web page; only those configured."""
+        links = {"Telegram": self.telegram_bot_url, "Zalo": self.zalo_oa_url}
+        return {name: url for name, url in links.items() if url}
 
     @property
     def rasa_url(self) -> str:
@@ -265,6 +274,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         cases_per_5_minutes=_positive(env, "GBVBOT_CASES_PER_5_MINUTES", 10),
         console_idle_minutes=_positive(env, "GBVBOT_CONSOLE_IDLE_MINUTES", 30),
         log_level=log_level,
+        telegram_bot_url=_url(env, "GBVBOT_TELEGRAM_BOT_URL", https_only=True),
+        zalo_oa_url=_url(env, "GBVBOT_ZALO_OA_URL", https_only=True),
         **_telegram(env),
         **_zalo(env),
     )

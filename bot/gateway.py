@@ -115,7 +115,8 @@ def create_app(settings: Settings) -> web.Application:
         await rasa.close()
 
     limits = web_channel.AddressLimits(settings.rate_per_address, settings.new_sessions_per_address)
-    app.add_routes(web_channel.routes(core, settings.demo, limits, settings.trusted_proxies))
+    app.add_routes(web_channel.routes(core, settings.demo, limits, settings.trusted_proxies,
+                                      settings.follow_links))
     for channel in channels:
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), *admin.routes(settings, service), *console.routes(settings, service)])

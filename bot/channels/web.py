@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import ipaddress
 import json
 import math
@@ -181,11 +182,20 @@ def parse_chat(data: dict) -> Message:
     return Message("web", session_id, location=(lat, lon))
 
 
-def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = None,
-           trusted: tuple = ()) -> list[web.RouteDef]:
+def page_html(demo: bool, follow: dict[str, str]) -> str:
+    """The chat page: the demo banner in demo mode, and links to the messaging apps where
+    campaign messages can be received (`follow`: app name → URL), only those configured."""
     index = (STATIC / "index.html").read_text(encoding="utf-8")
     banner = f'<p class="demo-banner" role="note">{content.text("demo_banner")}</p>' if demo else ""
-    page = index.replace("{{DEMO_BANNER}}", banner)
+    links = ", ".join(f'<a href="{html.escape(url)}" rel="noopener noreferrer" target="_blank">{html.escape(name)}</a>'
+                      for name, url in follow.items())
+    note = f'<p class="follow-note">{content.text("web_follow")} {links}</p>' if links else ""
+    return index.replace("{{DEMO_BANNER}}", banner).replace("{{FOLLOW}}", note)
+
+
+def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = None,
+           trusted: tuple = (), follow: dict[str, str] | None = None) -> list[web.RouteDef]:
+    page = page_html(demo, follow or {})
     page_headers = {**NO_STORE, "Content-Security-Policy": CSP}
     limits = limits or AddressLimits(120, 30)
 

@@ -29,6 +29,7 @@ from bot.messages import BotMessage, Button
 from bot.nlu import triage
 from bot.nlu.normalize import fold, nfc
 from bot.services import campaigns, checkin, quiz
+from bot.services.campaigns import choice
 from bot.services.escalation import Escalation
 from bot.storage import activity, conversations, residents, subscriptions
 from bot.storage.crypto import pseudonym
@@ -47,8 +48,9 @@ _DANGER_MENTION = re.compile(r"\bnguy hiem\b")
 DANGER_CONFIRM_SECONDS = 30 * 60
 PUSH_CHANNELS = ("telegram", "zalo")  # can message a resident unasked (campaigns)
 # Button payloads the core answers before Rasa: a campaign button (its tap is counted, then
-# the topic it names opens), the quiz and the resident's check-in (bot/services/checkin.py).
-CORE_PAYLOADS = frozenset({"campaign", "quiz", "quiz_answer", "check_in"})
+# the topic it names opens), the quiz, the resident's check-in (bot/services/checkin.py) and a
+# subscriber's choice of unit and topics.
+CORE_PAYLOADS = frozenset({"campaign", "quiz", "quiz_answer", "check_in"}) | choice.PAYLOADS
 
 
 LOCATION_DECIMALS = 3  # about 110 m: enough to find the nearest help, not a house
@@ -192,6 +194,8 @@ class ConversationCore:
             return Reply(quiz.handle(sender, message.payload))
         if message.payload and message.payload.startswith(checkin.PAYLOAD + "{"):
             return Reply([BotMessage(checkin.tapped(self.escalation, sender, message.payload))])
+        if message.payload and choice.answers(message.payload):
+            return Reply(choice.handle(sender, message.payload))
         text = nfc(message.text).strip() if message.text else None
         if text is not None and fold(text) in SAFE_WORDS:
             return self._safe_word(message, sender)
@@ -258,7 +262,8 @@ class ConversationCore:
             reply.messages.append(BotMessage(content.text("contact_unavailable")))
         if _mentions_danger(reply) and not signals & URGENT_SIGNALS.keys():
             self._remember_danger_mention(sender, assessment.third_party)
-        self._subscription(message, sender, signals)
+        if self._subscription(message, sender, signals):
+            reply.messages.append(choice.ask_unit())
         self._count(message.channel, begins, signals, data)
         if "erase" in signals:
             self._erase(sender)
@@ -274,14 +279,17 @@ class ConversationCore:
         return reply
 
     @staticmethod
-    def _subscription(message: Message, sender: str, signals: set[str]) -> None:
+    def _subscription(message: Message, sender: str, signals: set[str]) -> bool:
         """Campaign messages: the resident opts in or out (button, command or Rasa's signal).
-        Only channels that can send unasked keep a subscription (not the web page)."""
+        Only channels that can send unasked keep a subscription (not the web page). True when
+        the resident is now subscribed: the reply then offers the choice of unit and topics."""
         change = next((c for c in ("unsubscribe", "subscribe") if message.payload == f"/{c}" or c in signals), None)
         if change == "subscribe" and message.channel in PUSH_CHANNELS:
             subscriptions.subscribe(sender, message.channel, message.platform_id)
-        elif change == "unsubscribe":
+            return True
+        if change == "unsubscribe":
             subscriptions.unsubscribe(sender)
+        return False
 
     @staticmethod
     def _begins(sender: str) -> bool:

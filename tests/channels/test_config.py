@@ -50,6 +50,8 @@ def test_a_configured_channel_is_on_and_its_secrets_stay_out_of_the_repr(tmp_pat
         ({**ZALO, "ZALO_APP_ID": "my-app"}, "ZALO_APP_ID"),
         ({**ZALO, "ZALO_API_BASE_URL": "ftp://openapi.zalo.me"}, "ZALO_API_BASE_URL"),
         ({**ZALO, "ZALO_OAUTH_BASE_URL": "oauth"}, "ZALO_OAUTH_BASE_URL"),
+        ({"GBVBOT_TELEGRAM_BOT_URL": "http://t.me/example_bot"}, "GBVBOT_TELEGRAM_BOT_URL"),
+        ({"GBVBOT_ZALO_OA_URL": "zalo.me/123"}, "GBVBOT_ZALO_OA_URL"),
     ],
 )
 def test_invalid_channel_settings_stop_with_a_message_naming_the_variable(tmp_path, env, name):

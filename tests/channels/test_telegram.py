@@ -109,19 +109,23 @@ async def test_start_introduces_the_bot_in_vietnamese_then_shows_the_menu(sqlite
     assert rasa.messages() == ["/greet"] and keyboard(menu)
 
 
-async def test_dangky_and_huy_record_a_sealed_subscription(sqlite_db, rasa, telegram_api):
+async def test_dangky_records_a_sealed_subscription_a_chosen_unit_and_huy_ends_it(sqlite_db, rasa, telegram_api):
     sender = pseudonym("telegram", str(CHAT))
     async with gateway(rasa.port, **telegram_settings(telegram_api)):
         await telegram_api.command(CHAT, "/dangky")
-        await telegram_api.wait_sent(1)
+        _thanks, offer = await telegram_api.wait_sent(2)
         assert subscriptions.is_subscribed(sender)
         [row] = table_rows("subscriptions")
         assert row.sender == sender and row.channel == "telegram"
         assert Sealer("subscription").open(row.chat) == str(CHAT).encode()
         assert str(CHAT).encode() not in bytes(row.chat)
         assert subscriptions.chat_of(sender) == ("telegram", str(CHAT))
+        [kim_tra] = [data for title, data in keyboard(offer) if title == "Phường Kim Trà"]
+        await telegram_api.press(CHAT, offer["message_id"], kim_tra)
+        await telegram_api.wait_sent(3)
+        assert table_rows("subscriptions")[0].unit == "Phường Kim Trà"
         await telegram_api.command(CHAT, "/huy")
-        await telegram_api.wait_sent(2)
+        await telegram_api.wait_sent(4)
     assert not subscriptions.is_subscribed(sender)
     assert rasa.messages() == ["/subscribe", "/unsubscribe"]
 
@@ -133,9 +137,9 @@ async def test_xoa_erases_the_conversation_and_the_subscription_and_confirms(sql
     async with gateway(rasa.port, **telegram_settings(telegram_api)):
         conversations.store(sender, b"state")  # what Rasa's tracker store would have written
         await telegram_api.command(CHAT, "/dangky")
-        await telegram_api.wait_sent(1)
+        await telegram_api.wait_sent(2)
         await telegram_api.command(CHAT, "/xoa")
-        sent = await telegram_api.wait_sent(2)
+        sent = await telegram_api.wait_sent(3)
     assert conversations.load(sender) is None and not subscriptions.is_subscribed(sender)
     assert sent[-1]["text"].startswith("Đã xóa dữ liệu")
 
@@ -258,9 +262,9 @@ async def test_a_webhook_request_with_a_wrong_secret_is_refused_before_anything_
         assert telegram_channel.rejected == 1
         # the same chat's next, genuine update is answered: had the refused one been taken,
         # it would have been answered first (one chat's turns run in arrival order)
-        assert (await post_update(client, telegram_api.message_update(CHAT, text="/dangky"))).status == 200
+        assert (await post_update(client, telegram_api.message_update(CHAT, text="xin chào"))).status == 200
         await telegram_api.wait_sent(1)
-    assert rasa.messages() == ["/subscribe"] and len(telegram_api.sent) == 1
+    assert rasa.messages() == ["xin chào"] and len(telegram_api.sent) == 1
     assert len(table_rows("processed_events")) == 1
 
 
@@ -352,10 +356,10 @@ async def test_a_resident_who_blocked_the_bot_does_not_stop_the_others(sqlite_db
         await until(lambda: not telegram_api.faults["sendMessage"])  # CHAT's answer was refused (403)
         # CHAT's next answer goes through the same line: had the refused one been kept for
         # another try, it would go out first
-        await telegram_api.text(CHAT, "/dangky")
+        await telegram_api.text(CHAT, "xin chào")
         await telegram_api.wait_sent(1, chat_id=CHAT)
     assert [(s["chat_id"], s["text"]) for s in telegram_api.sent] == [
-        (OTHER, "Chào bạn, mình có thể giúp gì?"), (CHAT, "Cảm ơn bạn, mình sẽ gửi tin.")]
+        (OTHER, "Chào bạn, mình có thể giúp gì?"), (CHAT, "Chào bạn, mình có thể giúp gì?")]
     assert telegram_api.methods().count("sendMessage") == 3
 
 
@@ -412,7 +416,7 @@ async def test_after_a_telegram_conversation_the_database_and_logs_hold_no_ids_n
         await telegram_api.command(chat, "/dangky")
         await telegram_api.text(chat, marker)
         await telegram_api.location(chat, 16.5123, 107.4876)
-        await telegram_api.wait_sent(3)
+        await telegram_api.wait_sent(4)
     dump = database_dump(db_url)
     assert dump
     for secret in (str(chat), marker, "0912345678", "Hoàng Thị Lan", "lan_hue", "16.5123"):

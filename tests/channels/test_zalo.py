@@ -152,8 +152,8 @@ async def test_forged_webhook_requests_are_refused_before_anything_happens(sqlit
         assert channel(client, ZaloChannel).rejected == 1
         # the same user's next, genuine message is answered; the forged one never was
         assert (await post(client, zl.text_event(USER, "/dangky"))).status == 200
-        await zalo_api.wait_messages(1)
-    assert rasa.messages() == ["/subscribe"] and len(zalo_api.messages) == 1
+        await zalo_api.wait_messages(2)  # the thanks, then the offer to choose a unit
+    assert rasa.messages() == ["/subscribe"] and len(zalo_api.messages) == 2
     assert len(table_rows("processed_events")) == 1 and len(table_rows("reply_windows")) == 1
 
 
@@ -175,9 +175,9 @@ async def test_other_events_are_acknowledged_and_ignored(sqlite_db, rasa, zalo_a
     async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
         response = await post(client, zl.text_event(USER, "x", event_name=name))
         await post(client, zl.text_event(USER, "/dangky"))  # the same user's next message
-        await zalo_api.wait_messages(1)
+        await zalo_api.wait_messages(2)
     assert response.status == 200
-    assert rasa.messages() == ["/subscribe"] and len(zalo_api.messages) == 1
+    assert rasa.messages() == ["/subscribe"] and len(zalo_api.messages) == 2
     assert len(table_rows("processed_events")) == 1
 
 
@@ -201,18 +201,18 @@ async def test_typed_commands_subscribe_unsubscribe_and_erase(sqlite_db, rasa, z
     sender = pseudonym("zalo", USER)
     async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
         await post(client, zl.text_event(USER, "/dangky"))
-        await zalo_api.wait_messages(1)
+        await zalo_api.wait_messages(2)
         assert subscriptions.is_subscribed(sender)
         assert subscriptions.chat_of(sender) == ("zalo", USER)
         await post(client, zl.text_event(USER, "/huy"))
-        await zalo_api.wait_messages(2)
+        await zalo_api.wait_messages(3)
         assert not subscriptions.is_subscribed(sender)
         conversations.store(sender, b"state")
         await post(client, zl.text_event(USER, "/xoa"))
-        sent = await zalo_api.wait_messages(3)
+        sent = await zalo_api.wait_messages(4)
     assert rasa.messages() == ["/subscribe", "/unsubscribe"]
     assert conversations.load(sender) is None
-    assert sent[2]["message"]["text"].startswith("Đã xóa dữ liệu")
+    assert sent[3]["message"]["text"].startswith("Đã xóa dữ liệu")
 
 
 async def test_the_safe_word_erases_and_answers_neutrally(sqlite_db, rasa, zalo_api):
@@ -500,3 +500,34 @@ async def test_after_a_zalo_conversation_the_database_and_logs_hold_no_ids_or_te
     assert "turn channel=zalo" in logs
     for secret in secrets:
         assert secret not in logs, secret
+
+
+def test_the_subscription_choice_buttons_are_payloads_a_resident_may_send():
+    from bot.channels.messaging import valid_payload
+    from bot.services.campaigns import choice
+
+    offered = [b.payload for b in (*choice.ask_unit().buttons, *choice.ask_topics(["law"]).buttons)]
+    assert offered and all(valid_payload(p) for p in offered)
+    assert not valid_payload('/subscription_units{"unit":"Phường Kim Trà"}')
+    assert not valid_payload('/subscription_topics["law"]')
+
+
+async def test_after_dangky_the_unit_and_topics_are_chosen_by_number(sqlite_db, rasa, zalo_api):
+    sender = pseudonym("zalo", USER)
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        await post(client, zl.text_event(USER, "dangky"))
+        thanks, offer = (m["message"]["text"] for m in await zalo_api.wait_messages(2))
+        assert options_in(thanks) == ["1. Hủy đăng ký"]  # numbering runs across the reply
+        assert options_in(offer) == ["2. Phường Hương Trà", "3. Phường Kim Trà", "4. Xã Bình Điền", "5. Bỏ qua"]
+        await post(client, zl.text_event(USER, "3"))
+        topics = (await zalo_api.wait_messages(3))[-1]["message"]["text"]
+        assert options_in(topics)[0] == "1. Pháp luật" and options_in(topics)[-1] == "6. Bỏ qua"
+        await post(client, zl.text_event(USER, "1"))
+        more = (await zalo_api.wait_messages(4))[-1]["message"]["text"]
+        assert options_in(more)[-1] == "5. Xong"
+        await post(client, zl.text_event(USER, "5"))
+        saved = (await zalo_api.wait_messages(5))[-1]["message"]["text"]
+    assert saved.startswith("Đã lưu lựa chọn")
+    assert rasa.messages() == ["/subscribe"]
+    assert subscriptions.audience(["zalo"], ["Phường Hương Trà"], None) == []
+    assert subscriptions.audience(["zalo"], ["Phường Kim Trà"], ["law"]) == [(sender, "zalo")]
