@@ -14,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import content
 from bot.geo.names import Unit, gazetteer
 from bot.services import directory
 
@@ -23,10 +24,10 @@ INTENT_KIND = {
     "find_health": "health",
 }
 DEFAULT_KIND = "trusted_address"
-OTHER_KINDS = [  # "Tìm loại khác" buttons shown after results
-    ("trusted_address", "Nơi tạm lánh", "/find_shelter"),
-    ("police", "Công an", "/find_police"),
-    ("health", "Y tế", "/find_health"),
+OTHER_KINDS = [  # the "Tìm loại khác" buttons shown after results: kind → payload
+    ("trusted_address", "/find_shelter"),
+    ("police", "/find_police"),
+    ("health", "/find_health"),
 ]
 
 
@@ -80,10 +81,10 @@ class ActionFindPlace(Action):
 
         unit_name = unit.name if unit else None
         found = directory.nearest(lat=lat, lon=lon, unit=unit_name, kind=kind)
-        buttons = [{"title": title, "payload": payload} for k, title, payload in OTHER_KINDS if k != kind]
-        buttons.append({"title": "Menu", "payload": "/menu"})
+        buttons = [{"title": content.text(f"place_button_{k}"), "payload": payload} for k, payload in OTHER_KINDS if k != kind]
+        buttons.append({"title": content.text("place_button_menu"), "payload": "/menu"})
         text = directory.format_places(found, kind=kind, unit=unit_name)
-        dispatcher.utter_message(text=text + "\n\nTìm loại khác:", buttons=buttons)
+        dispatcher.utter_message(text=text + "\n\n" + content.text("place_other_kinds"), buttons=buttons)
         if found:  # counted for the reports: a referral of this kind (no sender, no text)
             dispatcher.utter_message(json_message={"signal": "referral", "kind": kind, "unit": unit_name})
         if unit is not None:

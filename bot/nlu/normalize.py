@@ -10,7 +10,6 @@ stay valid.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot.vietnamese import nfc, strip_marks
 
@@ -56,7 +55,6 @@ def fold(text: str) -> str:
 # match them exactly ("giết cả" is not "giết cá"); a word typed without any mark matches the
 # pattern's bare letters ("giet ca"), because then nothing settles which word was meant.
 
-_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 
 
 def _bare(ch: str) -> str:
@@ -100,6 +98,3 @@ def matchable(text: str) -> str:
         words.append(TEENCODE.get(plain, word) if plain == word.replace("đ", "d") else word)
     return " ".join(words)
 
-
-def has_tone_marks(text: str) -> bool:
-    return any(ch in _TONE_MARKS for ch in unicodedata.normalize("NFD", text))
