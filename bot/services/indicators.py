@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from bot import content
 from bot.geo.hours import HUE
 from bot.geo.names import gazetteer
-from bot.services.directory.index import STALE_AFTER
 from bot.services.escalation import OUTCOMES
 from bot.storage import activity
 from bot.storage.db import session_scope
@@ -28,6 +27,7 @@ CHANNELS = ("web", "telegram", "zalo")
 REFERRAL_KINDS = ("police", "health", "legal_aid", "shelter", "trusted_address")
 HELP_OUTCOMES = ("referred_police", "referred_health", "referred_legal_aid", "referred_shelter", "counselled")
 SMALL = 5  # counts 1..SMALL-1 are hidden
+STALE_AFTER = timedelta(days=365)  # indicator 9: "overdue" = last check more than a year old
 PENDING = ("followups", "campaigns", "quiz", "usefulness")  # indicators 10-13: no data yet
 
 _PERIOD = re.compile(r"(\d{4})(?:-H([12]))?")
