@@ -197,7 +197,7 @@ class ConversationCore:
 
     async def _handle(self, message: Message, sender: str) -> Reply:
         asked = self.usefulness.close(sender)
-        if message.payload and message.payload.startswith(usefulness.PAYLOAD + "{"):
+        if message.payload and message.payload.partition("{")[0] == usefulness.PAYLOAD:
             answer = usefulness.tapped(message.payload)
             return self._usefulness_answer(message.channel, answer if asked else None, answer)
         if message.payload and message.payload.startswith("/campaign{"):

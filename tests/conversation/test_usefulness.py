@@ -59,7 +59,8 @@ async def test_the_tap_is_counted_once_and_thanked_without_rasa(db_url):
     reply = await core.handle(Message("telegram", "r-tap", payload=YES))
     assert [m.text for m in reply.messages] == ["Cảm ơn bạn đã cho biết."]
     again = await core.handle(Message("telegram", "r-tap", payload=YES))  # a second tap: thanked, not counted
-    assert len(rasa.received) == 2 and again.messages
+    bare = await core.handle(Message("telegram", "r-tap", payload=PAYLOAD))  # malformed: thanked, not counted
+    assert len(rasa.received) == 2 and again.messages and bare.messages
     assert counted() == {("telegram", "useful_yes"): 1}
 
 
