@@ -49,6 +49,7 @@ class Settings:
     new_sessions_per_address: int = 30
     cases_per_5_minutes: int = 10
     console_idle_minutes: int = 30  # a console session unused this long is signed out
+    usefulness_percent: int = 50  # share of conversations asked "Câu trả lời này có hữu ích …?"
     # Telegram: on when the token is set; webhook mode when the URL is set, polling otherwise.
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_webhook_url: str | None = None
@@ -136,6 +137,13 @@ def _whole(env: dict[str, str], name: str, default: int) -> int:
     if not raw.isdigit():
         raise ConfigError(f"{name} must be a whole number (0 or more), got {raw!r}")
     return int(raw)
+
+
+def _percent(env: dict[str, str], name: str, default: int) -> int:
+    value = _whole(env, name, default)
+    if value > 100:
+        raise ConfigError(f"{name} must be a percentage 0-100, got {value}")
+    return value
 
 
 def _networks(env: dict[str, str], name: str) -> tuple:
@@ -273,6 +281,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         new_sessions_per_address=_positive(env, "GBVBOT_NEW_SESSIONS_PER_ADDRESS", 30),
         cases_per_5_minutes=_positive(env, "GBVBOT_CASES_PER_5_MINUTES", 10),
         console_idle_minutes=_positive(env, "GBVBOT_CONSOLE_IDLE_MINUTES", 30),
+        usefulness_percent=_percent(env, "GBVBOT_USEFULNESS_PERCENT", 50),
         log_level=log_level,
         telegram_bot_url=_url(env, "GBVBOT_TELEGRAM_BOT_URL", https_only=True),
         zalo_oa_url=_url(env, "GBVBOT_ZALO_OA_URL", https_only=True),

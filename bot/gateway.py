@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> web.Application:
         ChannelAlerts(by_name), timedelta(seconds=settings.ack_timeout), scheduler.ladder_timer(jobs),
         cases_per_window=settings.cases_per_5_minutes,
     )
-    core = ConversationCore(rasa, settings.rate_per_minute, service)
+    core = ConversationCore(rasa, settings.rate_per_minute, service, settings.usefulness_percent)
     app = web.Application(client_max_size=web_channel.MAX_BODY, middlewares=[refuse_compressed_bodies])
 
     async def healthz(_request: web.Request) -> web.Response:

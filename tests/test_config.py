@@ -10,6 +10,7 @@ def test_defaults_are_demo_mode_on_sqlite_in_var(tmp_path):
     assert s.mode == "demo" and s.demo
     assert s.database_url == f"sqlite:///{tmp_path / 'gbvbot.sqlite3'}"
     assert (s.host, s.port) == ("127.0.0.1", 8080)
+    assert s.usefulness_percent == 50
 
 
 def test_secret_key_is_generated_once_with_private_permissions(tmp_path):
@@ -35,6 +36,8 @@ def test_secret_key_is_not_in_the_settings_repr(tmp_path):
         ({"GBVBOT_MODE": "production"}, "GBVBOT_ADMIN_TOKEN"),
         ({"GBVBOT_SECRET_KEY": "too-short"}, "GBVBOT_SECRET_KEY"),
         ({"GBVBOT_RETENTION_DAYS": "0"}, "GBVBOT_RETENTION_DAYS"),
+        ({"GBVBOT_USEFULNESS_PERCENT": "101"}, "GBVBOT_USEFULNESS_PERCENT"),
+        ({"GBVBOT_USEFULNESS_PERCENT": "-1"}, "GBVBOT_USEFULNESS_PERCENT"),
     ],
 )
 def test_invalid_values_stop_with_a_message_naming_the_variable(tmp_path, env, names):

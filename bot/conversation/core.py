@@ -9,6 +9,10 @@ are consumed here and never shown.
 A reply that mentions danger ("… nguy hiểm …") and asks no other yes/no question makes the
 resident's next "có" (or "vâng", "dạ có", the /affirm button…) a confirmation of danger: it is
 escalated exactly as the "Tôi đang gặp nguy hiểm" button, even if Rasa is down.
+
+Now and then an informational answer is followed by "Câu trả lời này có hữu ích với bạn
+không?" (bot/conversation/usefulness.py); its answer (a tap, or a typed có/chưa/không right
+after it) is counted and thanked here, never sent to Rasa, never read as danger.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from bot import content
+from bot.conversation import usefulness
 from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 from bot.messages import BotMessage, Button
 from bot.nlu import triage
@@ -48,9 +53,12 @@ _DANGER_MENTION = re.compile(r"\bnguy hiem\b")
 DANGER_CONFIRM_SECONDS = 30 * 60
 PUSH_CHANNELS = ("telegram", "zalo")  # can message a resident unasked (campaigns)
 # Button payloads the core answers before Rasa: a campaign button (its tap is counted, then
-# the topic it names opens), the quiz, the resident's check-in (bot/services/checkin.py) and a
-# subscriber's choice of unit and topics.
-CORE_PAYLOADS = frozenset({"campaign", "quiz", "quiz_answer", "check_in"}) | choice.PAYLOADS
+# the topic it names opens), the quiz, the resident's check-in (bot/services/checkin.py), a
+# subscriber's choice of unit and topics, and the usefulness question.
+CORE_PAYLOADS = frozenset({"campaign", "quiz", "quiz_answer", "check_in", "useful"}) | choice.PAYLOADS
+YES_NO_PAYLOADS = frozenset({"/affirm", "/deny", "/urgent_danger", "/report_danger"})
+# What Rasa may signal on a reply that can still be followed by the usefulness question.
+INFORMATIONAL_SIGNALS = frozenset({"referral"})
 
 
 LOCATION_DECIMALS = 3  # about 110 m: enough to find the nearest help, not a house
@@ -166,8 +174,10 @@ class TurnLocks:
 
 
 class ConversationCore:
-    def __init__(self, rasa: RasaClient, rate_per_minute: int, escalation: Escalation | None = None):
+    def __init__(self, rasa: RasaClient, rate_per_minute: int, escalation: Escalation | None = None,
+                 usefulness_percent: int = 100):
         self.rasa = rasa
+        self.usefulness = usefulness.Usefulness(usefulness_percent)
         self.flood = FloodGuard(rate_per_minute)
         self.escalation = escalation
         # sender → (deadline, third party): the last reply mentioned danger (in memory, 30 min)
@@ -188,6 +198,10 @@ class ConversationCore:
             return await self._handle(message, sender)
 
     async def _handle(self, message: Message, sender: str) -> Reply:
+        asked = self.usefulness.close(sender)
+        if message.payload and message.payload.partition("{")[0] == usefulness.PAYLOAD:
+            answer = usefulness.tapped(message.payload)
+            return self._usefulness_answer(message.channel, answer if asked else None, answer)
         if message.payload and message.payload.startswith("/campaign{"):
             message = _campaign_tap(message)
         if message.payload and message.payload.startswith(("/quiz{", "/quiz_answer{")):
@@ -200,12 +214,15 @@ class ConversationCore:
         if text is not None and fold(text) in SAFE_WORDS:
             return self._safe_word(message, sender)
         assessment = triage.assess(text) if text else triage.NONE
-        asked = self.escalation.asked.pop(sender, None) if self.escalation else None
-        if asked and text and not assessment.urgent:  # an answer to the check-in question just asked
-            thanks = checkin.typed(self.escalation, sender, asked, text)
+        consent_asked = self.escalation.asked.pop(sender, None) if self.escalation else None
+        if consent_asked and text and not assessment.urgent:  # an answer to the check-in question just asked
+            thanks = checkin.typed(self.escalation, sender, consent_asked, text)
             if thanks:
                 self._danger_mentioned.pop(sender, None)  # "có" here is consent, not danger
                 return Reply([BotMessage(thanks)])
+        typed = usefulness.typed(text) if asked and text and not assessment.urgent else None
+        if typed:
+            return self._usefulness_answer(message.channel, typed, typed)
         rasa_text = self._rasa_text(message, text)
         mentioned = self._danger_mentioned.pop(sender, None)
         if mentioned and mentioned[0] > time.monotonic() and _affirms(message, text):
@@ -262,6 +279,8 @@ class ConversationCore:
             reply.messages.append(BotMessage(content.text("contact_unavailable")))
         if _mentions_danger(reply) and not signals & URGENT_SIGNALS.keys():
             self._remember_danger_mention(sender, assessment.third_party)
+        if self.usefulness.offer(sender, begins, self._offers_usefulness(answer, assessment, signals, reply)):
+            reply.messages.append(usefulness.question())
         if self._subscription(message, sender, signals):
             reply.messages.append(choice.ask_unit())
         self._count(message.channel, begins, signals, data)
@@ -277,6 +296,31 @@ class ConversationCore:
             (time.monotonic() - started) * 1000,
         )
         return reply
+
+    @staticmethod
+    def _offers_usefulness(answer: list[dict] | None, assessment: triage.Assessment, signals: set[str],
+                           reply: Reply) -> bool:
+        """Only after a plain informational answer: not urgent, no case, no other yes/no, no danger."""
+        return (
+            usefulness.informational(answer or [])
+            and not assessment.urgent and not assessment.asks
+            and signals <= INFORMATIONAL_SIGNALS
+            and reply.escalation is None
+            and not _mentions_danger(reply)
+            and not any(b.payload in YES_NO_PAYLOADS for m in reply.messages for b in m.buttons)
+        )
+
+    @staticmethod
+    def _usefulness_answer(channel: str, counted: str | None, answer: str | None) -> Reply:
+        """Count the answer to an open usefulness question (kind useful_yes/useful_no, no sender,
+        no text), and thank; a stale or repeated tap is thanked, not counted."""
+        if counted:
+            try:
+                activity.record(channel, activity.USEFUL + counted)
+            except Exception as error:
+                log.warning("activity not counted (%s) channel=%s", type(error).__name__, channel)
+        log.info("usefulness channel=%s counted=%s", channel, counted or "-")
+        return Reply([usefulness.thanks(answer)])
 
     @staticmethod
     def _subscription(message: Message, sender: str, signals: set[str]) -> bool:
@@ -380,6 +424,7 @@ class ConversationCore:
     def _erase(self, sender: str) -> bool:
         """The resident left: their data goes, and an open case stops talking to them."""
         self._danger_mentioned.pop(sender, None)
+        self.usefulness.forget(sender)
         if self.escalation:
             self.escalation.resident_left(sender)
         return residents.forget(sender)

@@ -2,7 +2,9 @@
 
 Rasa's stock REST channel splits every text at blank lines into separate messages (so one
 answer arrives as three chat bubbles, each a notification on a phone) and logs the message
-text when a turn times out. This channel keeps each response whole and logs no text.
+text when a turn times out. This channel keeps each response whole, says which response it
+is (`utter_action`, so the gateway can tell an informational answer from the rest) and logs
+no text.
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ log = logging.getLogger(__name__)
 
 class WholeMessages(CollectingOutputChannel):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._persist_message(self._message(recipient_id, text=text.strip()))
+        await self._persist_message(self._named(kwargs, self._message(recipient_id, text=text.strip())))
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
+                                     **kwargs: Any) -> None:
+        await self._persist_message(self._named(kwargs, self._message(recipient_id, text=text, buttons=buttons)))
+
+    @staticmethod
+    def _named(kwargs: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        if kwargs.get("utter_action"):
+            message["utter_action"] = kwargs["utter_action"]
+        return message
 
 
 class GatewayInput(InputChannel):

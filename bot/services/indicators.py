@@ -28,7 +28,8 @@ CHANNELS = ("web", "telegram", "zalo")
 REFERRAL_KINDS = ("police", "health", "legal_aid", "shelter", "trusted_address")
 HELP_OUTCOMES = ("referred_police", "referred_health", "referred_legal_aid", "referred_shelter", "counselled")
 SMALL = 5  # counts 1..SMALL-1 are hidden
-PENDING = ("followups", "campaigns", "quiz", "usefulness")  # indicators 10-13: no data yet
+PENDING = ("followups", "campaigns", "quiz")  # indicators 10-12: no data yet
+ANSWERS = ("yes", "no")  # to "Câu trả lời này có hữu ích với bạn không?" (activity kinds useful_*)
 
 _PERIOD = re.compile(r"(\d{4})(?:-H([12]))?")
 
@@ -188,7 +189,13 @@ class Indicators:
     referrals: Table
     cases: Cases
     directory: Table
+    usefulness: Table  # answers (yes, no) by channel
     pending: tuple[str, ...] = field(default=PENDING)
+
+    def useful_share(self) -> str:
+        """Share of "Có" among the answers, as printed (small numbers withheld)."""
+        yes, no = (sum(row) for row in self.usefulness.counts)
+        return share(yes, yes + no)
 
     @property
     def partial(self) -> bool:
@@ -226,6 +233,7 @@ def compute(period: Period, unit: str | None = None, now: datetime | None = None
         referrals=_referrals(rows, units, unit),
         cases=_cases(cases, units, unit, until),
         directory=_directory(places, units, unit, until.date()),
+        usefulness=_usefulness(rows),
     )
 
 
@@ -315,3 +323,14 @@ def _directory(places: list[Place], units: list[str], unit: str | None, day: dat
         counts[column][2] += not place.verified
     cols = [content.text(f"report_places_{c}") for c in ("verified", "overdue", "unverified")]
     return Table(content.text("report_t_directory"), columns, cols, counts, row_totals=False, private=False)
+
+
+def _usefulness(rows) -> Table:
+    """Answers to the usefulness question by channel, for the whole area (no unit is known)."""
+    counts = [[0] * len(CHANNELS) for _ in ANSWERS]
+    for _day, channel, _unit, row_kind, count in rows:
+        answer = row_kind.removeprefix(activity.USEFUL)
+        if row_kind.startswith(activity.USEFUL) and answer in ANSWERS and channel in CHANNELS:
+            counts[ANSWERS.index(answer)][CHANNELS.index(channel)] += count
+    return Table(content.text("report_t_usefulness"), [content.text(f"report_useful_{a}") for a in ANSWERS],
+                 [content.text(f"report_channel_{c}") for c in CHANNELS], counts)

@@ -14,6 +14,7 @@ from bot.storage.models import Activity, utcnow
 
 CONVERSATION = "conversation"
 DISCLOSURE = "disclosure"
+USEFUL = "useful_"  # + "yes" | "no": an answer to "Câu trả lời này có hữu ích với bạn không?"
 REFERRAL = "referral:"  # + the directory's place kind (police, health, legal_aid, shelter, ...)
 
 

@@ -98,6 +98,7 @@ def start_stack(tmp: Path, database_url: str, extra_env: dict | None = None) -> 
         "GBVBOT_ADMIN_TOKEN": ADMIN_TOKEN,
         "GBVBOT_SECRET_KEY": SECRET,
         "GBVBOT_RATE_PER_MINUTE": "40",
+        "GBVBOT_USEFULNESS_PERCENT": "100",  # every conversation asked, at its 2nd informational answer
         **(extra_env or {}),
     }
     process = subprocess.Popen(

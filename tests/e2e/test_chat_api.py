@@ -55,6 +55,17 @@ def test_xem_them_sends_the_rest_of_a_long_answer_once(stack):
     assert status == 200 and "chưa có thêm thông tin" in texts(again)
 
 
+def test_usefulness_is_asked_after_the_second_topic_answer_and_a_tap_is_thanked(stack):
+    session = new_session()
+    status, first = stack.chat(session, text="lệnh cấm tiếp xúc là gì")
+    assert status == 200 and "hữu ích" not in texts(first)
+    status, second = stack.chat(session, payload="/ask_legal_aid")
+    assert status == 200 and second["messages"][-1]["text"] == "Câu trả lời này có hữu ích với bạn không?"
+    yes = second["messages"][-1]["buttons"][0]["payload"]
+    status, thanks = stack.chat(session, payload=yes)
+    assert status == 200 and texts(thanks) == "Cảm ơn bạn đã cho biết." and thanks["escalation"] is None
+
+
 def test_unaccented_emergency_gets_113_first(stack):
     status, body = stack.chat(new_session(), text="cuu em voi ck dang cam dao doi giet em")
     assert status == 200

@@ -180,6 +180,9 @@ def _results(doc, report: Indicators) -> None:
                             overdue=sum(r[1] for r in directory), unverified=sum(r[2] for r in directory)))
     _table(doc, 5, report.directory)
     _body(doc, content.text("report_s1_5"), bold=True)
+    _body(doc, content.text("report_s1_5_usefulness", answers=small(report.usefulness.total()),
+                            share=report.useful_share()))
+    _table(doc, 6, report.usefulness)
     for name in report.pending:
         _body(doc, content.text("report_pending", what=content.text(f"report_pending_{name}")))
 

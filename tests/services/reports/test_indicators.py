@@ -188,3 +188,26 @@ def test_random_activity_adds_up(db_url):
     for column, channel in enumerate(indicators.CHANNELS):
         assert sum(row[column] for row in report.conversations.counts) == totals.get((activity.CONVERSATION, channel), 0)
     assert report.referrals.total() == sum(v for k, v in totals.items() if isinstance(k, str) and k.startswith("referral:"))
+
+
+def test_answer_usefulness_by_channel_and_its_share(db_url):
+    count("2026-01-05 09:00", "web", activity.USEFUL + "yes", 12)
+    count("2026-02-05 09:00", "telegram", activity.USEFUL + "yes", 6)
+    count("2026-03-05 09:00", "telegram", activity.USEFUL + "no", 6)
+    count("2026-03-06 09:00", "zalo", activity.USEFUL + "maybe", 3)  # not an answer: ignored
+    count("2026-07-05 09:00", "web", activity.USEFUL + "no", 9)  # after the period
+    report = compute(parse_period("2026-H1"), HT, now=NOW)  # answers have no unit: area-wide
+    assert report.usefulness.rows == ["Có", "Chưa"]
+    assert report.usefulness.counts == [[12, 6, 0], [0, 6, 0]]
+    assert report.useful_share() == "75%"
+    assert "usefulness" not in report.pending
+
+
+def test_answer_usefulness_share_is_withheld_for_small_numbers(db_url):
+    count("2026-01-05 09:00", "zalo", activity.USEFUL + "yes", 9)
+    count("2026-01-06 09:00", "zalo", activity.USEFUL + "no", 2)
+    report = compute(parse_period("2026-H1"), now=NOW)
+    assert report.useful_share() == "Không công bố (số nhỏ)"
+    assert report.usefulness.shown()[1:] == [
+        ["Có", "0", "0", "x", "x"], ["Chưa", "0", "0", "<5", "<5"], ["Tổng", "0", "0", "11", "11"]]
+    assert compute(parse_period("2026-H2"), now=at("2026-08-01 00:00")).useful_share() == "Không có trường hợp"

@@ -31,6 +31,8 @@ def report(db_url):
     count("2026-02-10 10:00", "telegram", activity.DISCLOSURE, 8)
     count("2026-03-10 10:00", "web", activity.REFERRAL + "police", 11, HT)
     count("2026-03-10 10:00", "web", activity.REFERRAL + "health", 2, KT)
+    count("2026-04-10 10:00", "web", activity.USEFUL + "yes", 15)
+    count("2026-04-10 10:00", "web", activity.USEFUL + "no", 5)
     add_cases(*[CaseSpec(f"2026-0{m}-0{d} 08:00", HT, "counselled", ack_minutes=m + d) for m in (1, 2, 3) for d in (1, 2)],
               CaseSpec("2026-04-01 08:00", BD, "unreachable"))
     add_place("ht", HT, True, date(2026, 1, 5))
@@ -60,6 +62,8 @@ def test_the_docx_is_a_bao_cao_with_the_figures_of_the_indicators(report, tmp_pa
     assert [c.text for c in conversations.rows[-1].cells] == ["Tổng", "82", "0", "30", "112"]
     assert [c.text for c in conversations.rows[2].cells] == ["Tháng 2/2026", "<5", "0", "x", "8"]
     assert "Số truyền thông" not in text and "Số người nhận tin truyền thông: chưa có dữ liệu." in text
+    assert "có 20 lượt trả lời; tỷ lệ trả lời “Có”: 75%" in text
+    assert "hữu ích của câu trả lời" not in text  # no longer "no data"
     assert len(doc.inline_shapes) == 2  # two charts
     png = doc.inline_shapes[0]._inline.graphic.graphicData.pic.blipFill.blip.embed
     assert Image.open(io.BytesIO(doc.part.related_parts[png].blob)).size[0] > 500
@@ -84,6 +88,8 @@ def test_the_xlsx_has_the_same_figures(report, tmp_path):
         assert shown == table.shown()
     referrals = [list(r) for r in book[book.sheetnames[3]].iter_rows(values_only=True)]
     assert ["Y tế", 0, "<5", 0, 0, "<5"] in referrals
+    usefulness = [list(r) for r in book[book.sheetnames[6]].iter_rows(values_only=True)]
+    assert usefulness[1:] == [["Có", 15, 0, 0, 15], ["Chưa", 5, 0, 0, 5], ["Tổng", 20, 0, 0, 20]]
     assert book["Chỉ tiêu"]["C3"].value == "Không công bố (số nhỏ)"
 
 

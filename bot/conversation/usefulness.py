@@ -1,0 +1,116 @@
+"""The one-tap "Câu trả lời này có hữu ích với bạn không?" (indicator 13, docs/indicators.md).
+
+Asked at most once per conversation: at its second informational answer (a topic answer,
+recognised by Rasa's response name), in a configurable share of conversations
+(`GBVBOT_USEFULNESS_PERCENT`) picked by a hash of the sender's pseudonym and the conversation's
+number, so the same conversation always gets the same question. The core never
+attaches it to a reply that mentions danger, asks another yes/no question, is urgent or belongs
+to an open case (see `ConversationCore._offers_usefulness`).
+
+The answer is the next message only: a tap on "Có"/"Chưa" (`/useful{"a":"yes"}`), or a typed
+"có"/"vâng"/"chưa"/"không" (nothing that mentions danger, nothing the triage finds urgent).
+Either is counted once, answered with a thanks, and never reaches Rasa; a typed "có" there is not a confirmation of danger (the
+question never follows a mention of danger). Any other message closes the question unanswered.
+State is in memory: a restart forgets an open question, costing a count, never a reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+
+from bot import content
+from bot.messages import BotMessage, Button
+from bot.nlu.normalize import fold
+
+PAYLOAD = "/useful"
+ANSWER_SECONDS = 30 * 60
+OFFER_AT = 2  # the question follows the conversation's 2nd informational answer
+# Rasa responses that inform (a topic's answer and its "Xem thêm"), not those that comfort,
+# ask, or speak of danger to life.
+INFORMATIONAL = re.compile(
+    r"utter_(topic_(?!self_harm\b)[a-z_]+|what_is_violence|forms_violence|rights|how_to_report|protection_order"
+    r"|penalties|legal_aid|child_abuse|sexual_harassment|divorce_custody|help_someone_else|perpetrator_help)(_more)?"
+)
+# Typed answers (folded). Nothing that speaks of danger: "có nguy hiểm" goes the usual way.
+YES = frozenset({"co", "co a", "da co", "vang", "vang a", "da vang", "u", "uh", "ok", "yes", "co huu ich", "huu ich"})
+NO = frozenset({"khong", "khong a", "chua", "chua a", "no", "khong huu ich", "chua huu ich", "chua lam"})
+_MAX_SENDERS = 50_000
+
+
+def question() -> BotMessage:
+    return BotMessage(content.text("useful_ask"), (
+        Button(content.text("useful_button_yes"), PAYLOAD + json.dumps({"a": "yes"})),
+        Button(content.text("useful_button_no"), PAYLOAD + json.dumps({"a": "no"})),
+    ))
+
+
+def thanks(answer: str | None) -> BotMessage:
+    return BotMessage(content.text("useful_thanks_no" if answer == "no" else "useful_thanks"))
+
+
+def tapped(payload: str) -> str | None:
+    """"yes" / "no" from a button's payload, None if malformed."""
+    try:
+        answer = json.loads(payload[len(PAYLOAD):]).get("a")
+    except (ValueError, AttributeError):
+        return None
+    return answer if answer in ("yes", "no") else None
+
+
+def typed(text: str) -> str | None:
+    """"yes" / "no" from a typed answer, None for anything else."""
+    folded = fold(text)
+    return "yes" if folded in YES else "no" if folded in NO else None
+
+
+def informational(answer: list[dict]) -> bool:
+    """Every text Rasa sent is an informational answer (and there is at least one)."""
+    shown = [item for item in answer if item.get("text")]
+    return bool(shown) and all(INFORMATIONAL.fullmatch(str(item.get("utter_action", ""))) for item in shown)
+
+
+class Usefulness:
+    """Per sender (in memory): the conversation's number, its informational answers so far, and
+    until when an asked question may be answered."""
+
+    def __init__(self, percent: int):
+        self.percent = percent
+        self._answers: dict[str, tuple[int, int]] = {}  # sender → (conversation, informational answers)
+        self._open: dict[str, float] = {}  # sender → deadline of the asked question
+
+    def close(self, sender: str) -> bool:
+        """The question is answered by the next message or not at all: was one open?"""
+        return self._open.pop(sender, 0.0) > time.monotonic()
+
+    def offer(self, sender: str, begins: bool, eligible: bool) -> bool:
+        """Count this answer and say whether to ask now (then the question is open)."""
+        conversation, count = self._answers.get(sender, (0, 0))
+        if begins:
+            conversation, count = conversation + 1, 0
+        count += eligible
+        self._remember(sender, (conversation, count))
+        ask = eligible and count == OFFER_AT and self._sampled(sender, conversation)
+        if ask:
+            self._open[sender] = time.monotonic() + ANSWER_SECONDS
+        return ask
+
+    def forget(self, sender: str) -> None:
+        self._answers.pop(sender, None)
+        self._open.pop(sender, None)
+
+    def _sampled(self, sender: str, conversation: int) -> bool:
+        digest = hashlib.sha256(f"{sender}:{conversation}".encode()).digest()
+        return int.from_bytes(digest[:2], "big") % 100 < self.percent
+
+    def _remember(self, sender: str, value: tuple[int, int]) -> None:
+        self._answers.pop(sender, None)
+        self._answers[sender] = value  # newest last
+        if len(self._answers) > _MAX_SENDERS:
+            for old in list(self._answers)[: _MAX_SENDERS // 10]:
+                del self._answers[old]
+        if len(self._open) > _MAX_SENDERS:
+            now = time.monotonic()
+            self._open = {k: v for k, v in self._open.items() if v > now}
