@@ -13,8 +13,19 @@ from bot.services import indicators, stats
 from bot.services.indicators import ReportError, compute, parse_period, share, small, suppress
 from bot.services.quiz import quizzes
 from bot.storage import activity
-from tests.services.reports.synthetic import (BD, HT, KT, CaseSpec, add_attempt, add_campaign, add_cases, add_place, at,
-                                              count, random_activity)
+from tests.services.reports.synthetic import (
+    BD,
+    HT,
+    KT,
+    CaseSpec,
+    add_attempt,
+    add_campaign,
+    add_cases,
+    add_place,
+    at,
+    count,
+    random_activity,
+)
 
 # --- small cells -------------------------------------------------------------------------------
 
