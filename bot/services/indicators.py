@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -20,15 +20,18 @@ from bot.geo.hours import HUE
 from bot.geo.names import gazetteer
 from bot.services.directory.index import current
 from bot.services.escalation import OUTCOMES
+from bot.services.quiz import quizzes
+from bot.services.stats import FOLLOW_UPS, follow_up
 from bot.storage import activity
 from bot.storage.db import session_scope
-from bot.storage.models import Activity, Case, Place, aware, utcnow
+from bot.storage.models import Activity, Campaign, CampaignDelivery, Case, Place, QuizAttempt, aware, utcnow
 
 CHANNELS = ("web", "telegram", "zalo")
 REFERRAL_KINDS = ("police", "health", "legal_aid", "shelter", "trusted_address")
 HELP_OUTCOMES = ("referred_police", "referred_health", "referred_legal_aid", "referred_shelter", "counselled")
 SMALL = 5  # counts 1..SMALL-1 are hidden
-PENDING = ("followups", "campaigns", "quiz")  # indicators 10-12: no data yet
+DELIVERIES = ("sent", "failed", "stopped", "other")  # a campaign message's end; other: pending, sending, unknown
+QUIZ_ROWS = ("started", "finished", "code")
 ANSWERS = ("yes", "no")  # to "Câu trả lời này có hữu ích với bạn không?" (activity kinds useful_*)
 
 _PERIOD = re.compile(r"(\d{4})(?:-H([12]))?")
@@ -180,6 +183,29 @@ class Cases:
 
 
 @dataclass(frozen=True)
+class Campaigns:
+    table: Table  # campaign messages by how they ended and channel (the total: recipients targeted)
+    sent: int  # campaigns that began sending in the period
+    taps: int  # taps on their buttons (the platforms do not say by whom: no channel)
+
+
+@dataclass(frozen=True)
+class Quizzes:
+    table: Table  # attempts started, finished, finished with a participant code, by quiz
+    correct: int  # right answers of the attempts finished in the period
+    asked: int  # their questions
+
+    def mean(self) -> str:
+        """The mean score as a share of right answers, as printed (at least SMALL finishers)."""
+        finished = sum(self.table.counts[QUIZ_ROWS.index("finished")])
+        if finished == 0:
+            return content.text("report_no_cases")
+        if finished < SMALL:
+            return content.text("report_small_share")
+        return f"{round(100 * self.correct / self.asked)}%"
+
+
+@dataclass(frozen=True)
 class Indicators:
     period: Period
     unit: str | None
@@ -190,7 +216,9 @@ class Indicators:
     cases: Cases
     directory: Table
     usefulness: Table  # answers (yes, no) by channel
-    pending: tuple[str, ...] = field(default=PENDING)
+    follow_ups: Table  # referred cases by follow-up answer and unit
+    campaigns: Campaigns
+    quiz: Quizzes
 
     def useful_share(self) -> str:
         """Share of "Có" among the answers, as printed (small numbers withheld)."""
@@ -226,6 +254,8 @@ def compute(period: Period, unit: str | None = None, now: datetime | None = None
         cases = list(session.scalars(select(Case).where(  # stored in UTC (SQLite keeps no zone)
             Case.created_at >= start.astimezone(timezone.utc), Case.created_at < until.astimezone(timezone.utc))))
         places = list(session.scalars(select(Place).where(Place.sample.is_(False))))
+        campaigns = _campaigns(session, start, until)
+        quiz = _quizzes(session, start, until)
     return Indicators(
         period=period, unit=unit, until=until,
         conversations=_by_month(rows, activity.CONVERSATION, months, content.text("report_t_conversations")),
@@ -234,6 +264,9 @@ def compute(period: Period, unit: str | None = None, now: datetime | None = None
         cases=_cases(cases, units, unit, until),
         directory=_directory(places, units, unit, until.date()),
         usefulness=_usefulness(rows),
+        follow_ups=_follow_ups(cases, units, unit),
+        campaigns=campaigns,
+        quiz=quiz,
     )
 
 
@@ -334,3 +367,61 @@ def _usefulness(rows) -> Table:
             counts[ANSWERS.index(answer)][CHANNELS.index(channel)] += count
     return Table(content.text("report_t_usefulness"), [content.text(f"report_useful_{a}") for a in ANSWERS],
                  [content.text(f"report_channel_{c}") for c in CHANNELS], counts)
+
+
+def _follow_ups(cases: list[Case], units: list[str], unit: str | None) -> Table:
+    """Referred cases of the period by follow-up answer (bot.services.stats.follow_up) and unit."""
+    counts = [[0] * len(_unit_columns(units, unit)) for _ in FOLLOW_UPS]
+    for case in cases:
+        answer = follow_up(case.follow_up_at, case.follow_up_answer, case.resident_answer)
+        column = _column(case.ward, units, unit)
+        if answer in FOLLOW_UPS and column is not None:
+            counts[FOLLOW_UPS.index(answer)][column] += 1
+    return Table(content.text("report_t_follow_ups"), [content.text(f"report_follow_up_{a}") for a in FOLLOW_UPS],
+                 _unit_columns(units, unit), counts)
+
+
+def _within(moment: datetime | None, start: datetime, until: datetime) -> bool:
+    return moment is not None and start <= aware(moment) < until
+
+
+def _campaigns(session, start: datetime, until: datetime) -> Campaigns:
+    """Campaigns that began sending in the period (their start time, else when they were made),
+    for the whole area: a delivery row has no unit."""
+    chosen = {row.id: row.taps for row in session.execute(select(Campaign.id, Campaign.starts_at, Campaign.created_at,
+                                                                 Campaign.taps))
+              if _within(row.starts_at or row.created_at, start, until)}
+    rows = session.execute(
+        select(CampaignDelivery.campaign_id, CampaignDelivery.channel, CampaignDelivery.status, func.count())
+        .where(CampaignDelivery.campaign_id.in_(list(chosen)))
+        .group_by(CampaignDelivery.campaign_id, CampaignDelivery.channel, CampaignDelivery.status)
+    ).all() if chosen else []
+    counts = [[0] * len(CHANNELS) for _ in DELIVERIES]
+    for _campaign, channel, status, count in rows:
+        if channel in CHANNELS:
+            counts[DELIVERIES.index(status if status in DELIVERIES else "other")][CHANNELS.index(channel)] += count
+    sent = {campaign for campaign, *_ in rows}
+    table = Table(content.text("report_t_campaigns"), [content.text(f"report_delivery_{d}") for d in DELIVERIES],
+                  [content.text(f"report_channel_{c}") for c in CHANNELS], counts)
+    return Campaigns(table, len(sent), sum(chosen[c] for c in sent))
+
+
+def _quizzes(session, start: datetime, until: datetime) -> Quizzes:
+    """Residents' quizzes (not officers' training), for the whole area: an attempt has no unit."""
+    banks = [quiz for quiz in quizzes().values() if quiz.audience == "residents"]
+    ids = [quiz.id for quiz in banks]
+    counts = [[0] * len(banks) for _ in QUIZ_ROWS]
+    correct = asked = 0
+    for quiz_id, score, started, finished, code in session.execute(
+            select(QuizAttempt.quiz, QuizAttempt.score, QuizAttempt.started_at, QuizAttempt.finished_at,
+                   QuizAttempt.code).where(QuizAttempt.quiz.in_(ids))):
+        column = ids.index(quiz_id)
+        counts[0][column] += _within(started, start, until)
+        if _within(finished, start, until):
+            counts[1][column] += 1
+            counts[2][column] += code is not None
+            correct += score
+            asked += len(banks[column].questions)
+    table = Table(content.text("report_t_quiz"), [content.text(f"report_quiz_{r}") for r in QUIZ_ROWS],
+                  [quiz.title for quiz in banks], counts, col_totals=False)
+    return Quizzes(table, correct, asked)

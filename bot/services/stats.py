@@ -22,6 +22,15 @@ from bot.storage.models import Case, aware
 SMALL = 5  # counts below this (but above 0) are shown as "<5"
 DIMENSIONS = ("unit", "category", "channel", "outcome", "follow_up")
 UNKNOWN, OPEN, PENDING = "unknown", "open", "pending"  # unit not known; case not closed; follow-up not done
+FOLLOW_UPS = ("helped", "not_helped", "unreachable", PENDING)
+
+
+def follow_up(follow_up_at, officer_answer: str | None, resident_answer: str | None) -> str | None:
+    """A referred case's follow-up answer (one of FOLLOW_UPS): the officer's, else the resident's
+    own check-in answer, else pending; None for a case that was not referred (no follow-up)."""
+    if follow_up_at is None:
+        return None
+    return officer_answer or resident_answer or PENDING
 
 
 def shown(count: int) -> str:
@@ -56,13 +65,13 @@ def summary(start: datetime, end: datetime) -> Summary:
                                .where(Case.created_at >= lo, Case.created_at < hi)).all()
     counters = {d: Counter() for d in DIMENSIONS}
     waits = []
-    for ward, category, channel, outcome, status, created, acknowledged, follow_up, answer, resident in rows:
+    for ward, category, channel, outcome, status, created, acknowledged, follow_up_at, answer, resident in rows:
         counters["unit"][ward or UNKNOWN] += 1
         counters["category"][category] += 1
         counters["channel"][channel] += 1
         counters["outcome"][outcome if status == "closed" and outcome else OPEN] += 1
-        if follow_up is not None:  # referred cases followed up: were they helped?
-            counters["follow_up"][answer or resident or PENDING] += 1
+        if (answered := follow_up(follow_up_at, answer, resident)) is not None:  # referred: were they helped?
+            counters["follow_up"][answered] += 1
         if acknowledged is not None and category != "contact_request":  # requests wait for office hours
             waits.append((aware(acknowledged) - aware(created)).total_seconds())
     enough = len(waits) >= SMALL

@@ -174,17 +174,27 @@ def _results(doc, report: Indicators) -> None:
     _body(doc, content.text("report_s1_3_text", cases=small(cases.table.total()), p50=cases.ack(0.5),
                             p90=cases.ack(0.9)))
     _table(doc, 4, cases.table)
+    follow_ups = report.follow_ups
+    _body(doc, content.text("report_s1_3_follow_ups", referred=small(follow_ups.total()),
+                            helped=share(sum(follow_ups.counts[0]), follow_ups.total())))
+    _table(doc, 5, follow_ups)
     directory = report.directory.counts
     _body(doc, content.text("report_s1_4"), bold=True)
     _body(doc, content.text("report_s1_4_text", verified=sum(r[0] for r in directory),
                             overdue=sum(r[1] for r in directory), unverified=sum(r[2] for r in directory)))
-    _table(doc, 5, report.directory)
+    _table(doc, 6, report.directory)
     _body(doc, content.text("report_s1_5"), bold=True)
     _body(doc, content.text("report_s1_5_usefulness", answers=small(report.usefulness.total()),
                             share=report.useful_share()))
-    _table(doc, 6, report.usefulness)
-    for name in report.pending:
-        _body(doc, content.text("report_pending", what=content.text(f"report_pending_{name}")))
+    _table(doc, 7, report.usefulness)
+    campaigns, quiz = report.campaigns, report.quiz
+    _body(doc, content.text("report_s1_5_campaigns", campaigns=campaigns.sent, targeted=small(campaigns.table.total()),
+                            sent=small(sum(campaigns.table.counts[0])), taps=small(campaigns.taps)))
+    _table(doc, 8, campaigns.table)
+    started, finished, codes = (sum(row) for row in quiz.table.counts)
+    _body(doc, content.text("report_s1_5_quiz", started=small(started), finished=small(finished), codes=small(codes),
+                            mean=quiz.mean()))
+    _table(doc, 9, quiz.table)
 
 
 def target_rows(report: Indicators) -> list[list[str]]:
@@ -220,8 +230,6 @@ def _shortcomings(doc, report: Indicators) -> None:
     empty = [unit for unit, row in zip(directory.rows, directory.counts) if not row[0]]
     if empty:
         lines.append(content.text("report_gap_no_verified", units=", ".join(empty)))
-    if report.pending:
-        lines.append(content.text("report_gap_pending"))
     lines.append(content.text("report_gap_measure"))
     for line in lines:
         _body(doc, "- " + line)

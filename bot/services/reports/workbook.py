@@ -38,8 +38,8 @@ def render(report: Indicators) -> bytes:
     ):
         info.append([content.text(label), value])
     info.column_dimensions["A"].width = 20
-    tables = [report.conversations, report.disclosures, report.referrals, report.cases.table, report.directory,
-              report.usefulness]
+    tables = [report.conversations, report.disclosures, report.referrals, report.cases.table, report.follow_ups,
+              report.directory, report.usefulness, report.campaigns.table, report.quiz.table]
     for number, table in enumerate(tables, 1):
         _sheet(book, f"{number}. {table.title}", table.shown())
     _sheet(book, content.text("report_sheet_targets"), target_rows(report))

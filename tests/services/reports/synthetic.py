@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from bot.geo.hours import HUE
 from bot.storage import activity
 from bot.storage.db import session_scope
-from bot.storage.models import Case, Place
+from bot.storage.models import Campaign, CampaignDelivery, Case, Place, QuizAttempt
 
 HT, KT, BD = "Phường Hương Trà", "Phường Kim Trà", "Xã Bình Điền"
 
@@ -32,6 +32,8 @@ class CaseSpec:
     ack_minutes: float | None = None
     closed_minutes: float = 24 * 60
     category: str = "danger_to_life"
+    follow_up: str | None = None  # a referred case: "" (no answer yet), or the officer's answer
+    resident: str | None = None  # the resident's check-in answer
 
 
 def add_cases(*specs: CaseSpec) -> None:
@@ -46,7 +48,34 @@ def add_cases(*specs: CaseSpec) -> None:
                 status="closed" if spec.outcome else "acknowledged" if acked else "unreached",
                 ward=spec.unit, created_at=created, acknowledged_at=acked, closed_at=closed, outcome=spec.outcome,
                 note=b"sealed note that a report must never read" if spec.outcome else None,
+                follow_up_at=closed + timedelta(days=7) if spec.follow_up is not None else None,
+                follow_up_answer=spec.follow_up or None, resident_answer=spec.resident,
             ))
+
+
+def utc(text: str) -> datetime:
+    """As the product stores times (UTC: SQLite keeps no zone)."""
+    return at(text).astimezone(timezone.utc)
+
+
+def add_campaign(number: int, starts: str | None, created: str, taps: int = 0,
+                 deliveries: dict[tuple[str, str], int] | None = None) -> None:
+    """A campaign and its delivery rows: {(channel, status): how many}."""
+    with session_scope() as session:
+        session.add(Campaign(id=number, name=f"Đợt {number}", text="Nội dung", status="done", created_by="admin",
+                             starts_at=utc(starts) if starts else None, created_at=utc(created), taps=taps))
+        session.flush()
+        for (channel, status), n in (deliveries or {}).items():
+            for _ in range(n):
+                session.add(CampaignDelivery(campaign_id=number, sender=f"pseudonym-{number}-{channel}-{status}-{_}",
+                                             channel=channel, status=status))
+
+
+def add_attempt(quiz: str, sender: str, started: str, finished: str | None = None, score: int = 0,
+                code: str | None = None) -> None:
+    with session_scope() as session:
+        session.add(QuizAttempt(quiz=quiz, sender=sender, started_at=utc(started), score=score, code=code,
+                                finished_at=utc(finished) if finished else None))
 
 
 def add_place(key: str, unit: str | None, verified: bool, checked: date | None, kind: str = "trusted_address",

@@ -9,10 +9,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.services import indicators
+from bot.services import indicators, stats
 from bot.services.indicators import ReportError, compute, parse_period, share, small, suppress
+from bot.services.quiz import quizzes
 from bot.storage import activity
-from tests.services.reports.synthetic import BD, HT, KT, CaseSpec, add_cases, add_place, at, count, random_activity
+from tests.services.reports.synthetic import (
+    BD,
+    HT,
+    KT,
+    CaseSpec,
+    add_attempt,
+    add_campaign,
+    add_cases,
+    add_place,
+    at,
+    count,
+    random_activity,
+)
 
 # --- small cells -------------------------------------------------------------------------------
 
@@ -200,7 +213,6 @@ def test_answer_usefulness_by_channel_and_its_share(db_url):
     assert report.usefulness.rows == ["Có", "Chưa"]
     assert report.usefulness.counts == [[12, 6, 0], [0, 6, 0]]
     assert report.useful_share() == "75%"
-    assert "usefulness" not in report.pending
 
 
 def test_answer_usefulness_share_is_withheld_for_small_numbers(db_url):
@@ -211,3 +223,68 @@ def test_answer_usefulness_share_is_withheld_for_small_numbers(db_url):
     assert report.usefulness.shown()[1:] == [
         ["Có", "0", "0", "x", "x"], ["Chưa", "0", "0", "<5", "<5"], ["Tổng", "0", "0", "11", "11"]]
     assert compute(parse_period("2026-H2"), now=at("2026-08-01 00:00")).useful_share() == "Không có trường hợp"
+
+
+# --- follow-ups, campaigns, quiz (indicators 10-12) ----------------------------------------------
+
+
+def test_follow_up_answers_by_unit_combine_the_officer_and_the_resident(db_url):
+    add_cases(
+        CaseSpec("2026-01-10 08:00", HT, "referred_police", ack_minutes=2, follow_up="helped"),
+        CaseSpec("2026-02-10 08:00", HT, "counselled", ack_minutes=2, follow_up="", resident="helped"),
+        CaseSpec("2026-02-11 08:00", KT, "referred_shelter", ack_minutes=2, follow_up="", resident="not_helped"),
+        CaseSpec("2026-03-10 08:00", BD, "referred_legal_aid", ack_minutes=2, follow_up="unreachable",
+                 resident="helped"),  # the officer's answer counts
+        CaseSpec("2026-04-10 08:00", HT, "referred_health", ack_minutes=2, follow_up=""),  # no answer yet
+        CaseSpec("2026-04-11 08:00", KT, "counselled", ack_minutes=2),  # not referred: no follow-up
+        CaseSpec("2025-12-10 08:00", HT, "referred_police", ack_minutes=2, follow_up="helped"),  # before the period
+    )
+    report = compute(parse_period("2026-H1"), now=NOW)
+    table = report.follow_ups
+    assert table.rows == ["Đã được giúp đỡ", "Chưa được giúp đỡ", "Không liên lạc được", "Chưa có câu trả lời"]
+    assert table.cols == [HT, KT, BD, "Không rõ địa bàn"]
+    assert table.counts == [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0]]
+    assert table.shown()[-1] == ["Tổng", "<5", "<5", "<5", "0", "5"]
+    by_stats = dict(stats.summary(*parse_period("2026-H1").bounds()).by["follow_up"])  # the console's figures
+    assert by_stats == {"helped": 2, "not_helped": 1, "unreachable": 1, "pending": 1}
+    one = compute(parse_period("2026-H1"), HT, now=NOW).follow_ups
+    assert (one.cols, one.counts) == ([HT], [[2], [0], [0], [1]])
+
+
+def test_campaign_reach_by_channel_for_campaigns_sent_in_the_period(db_url):
+    add_campaign(1, "2026-02-01 08:00", "2026-01-20 08:00", taps=7, deliveries={
+        ("telegram", "sent"): 20, ("zalo", "sent"): 8, ("telegram", "failed"): 2, ("zalo", "stopped"): 1,
+        ("telegram", "unknown"): 1})
+    add_campaign(2, None, "2026-03-01 08:00", taps=3, deliveries={("zalo", "sent"): 5})  # sent when made
+    add_campaign(3, "2026-07-01 08:00", "2026-05-01 08:00", taps=9, deliveries={("telegram", "sent"): 10})  # later
+    add_campaign(4, "2026-03-01 08:00", "2026-02-01 08:00")  # never sent
+    campaigns = compute(parse_period("2026-H1"), KT, now=NOW).campaigns  # no unit: area-wide
+    assert campaigns.table.rows == ["Đã gửi", "Gửi không được", "Không gửi (người nhận đã hủy đăng ký)",
+                                    "Chưa gửi xong hoặc không rõ"]
+    assert campaigns.table.counts == [[0, 20, 13], [0, 2, 0], [0, 0, 1], [0, 1, 0]]
+    assert (campaigns.sent, campaigns.taps, campaigns.table.total()) == (2, 10, 37)
+    assert campaigns.table.shown()[1:] == [
+        ["Đã gửi", "0", "x", "x", "33"], ["Gửi không được", "0", "<5", "0", "<5"],
+        ["Không gửi (người nhận đã hủy đăng ký)", "0", "0", "<5", "<5"], ["Chưa gửi xong hoặc không rõ", "0", "<5", "0", "<5"],
+        ["Tổng", "0", "23", "14", "37"]]  # 13 hides with the zalo 1, then 20 in its row: the totals stay
+
+
+def test_quiz_participation_and_mean_score_of_residents(db_url):
+    assert len(quizzes()["hieu_luat"].questions) == 5
+    add_attempt("hieu_luat", "s0", "2025-12-31 20:00", "2026-01-01 10:00", 5)  # finished in the period
+    add_attempt("hieu_luat", "s1", "2026-01-10 08:00", "2026-01-10 08:10", 5, code="AAAA1111")
+    add_attempt("hieu_luat", "s2", "2026-02-10 08:00", "2026-02-11 08:00", 3)
+    add_attempt("hieu_luat", "s3", "2026-03-10 08:00")  # not finished
+    add_attempt("hieu_luat", "s4", "2026-04-10 08:00", "2026-04-10 08:05", 4, code="BBBB2222")
+    add_attempt("hieu_luat", "s5", "2026-05-10 08:00", "2026-05-10 08:05", 2)
+    add_attempt("hieu_luat", "s6", "2026-05-11 08:00", "2026-05-11 08:05", 1)
+    add_attempt("hieu_luat", "s7", "2026-06-11 08:00", "2026-06-11 08:05", 5)  # after "now"
+    add_attempt("can_bo_tiep_nhan", "s1", "2026-01-10 08:00", "2026-01-10 08:10", 3)  # officers' training
+    quiz = compute(parse_period("2026-H1"), now=NOW).quiz
+    assert quiz.table.cols == ["Hiểu luật phòng, chống bạo lực gia đình"]
+    assert quiz.table.counts == [[6], [6], [2]]
+    assert (quiz.correct, quiz.asked, quiz.mean()) == (20, 30, "67%")  # 20 right answers of 6 × 5
+    assert quiz.table.shown()[3] == ["Hoàn thành, có mã dự thi", "<5", "<5"]
+    early = compute(parse_period("2026-H1"), now=at("2026-02-15 00:00")).quiz
+    assert (early.table.counts, early.mean()) == ([[2], [3], [1]], "Không công bố (số nhỏ)")
+    assert compute(parse_period("2026-H2"), now=at("2026-08-01 00:00")).quiz.mean() == "Không có trường hợp"

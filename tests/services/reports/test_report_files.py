@@ -18,7 +18,18 @@ from bot import cli
 from bot.services import indicators, reports
 from bot.services.indicators import compute, parse_period
 from bot.storage import activity
-from tests.services.reports.synthetic import BD, HT, KT, CaseSpec, add_cases, add_place, at, count
+from tests.services.reports.synthetic import (
+    BD,
+    HT,
+    KT,
+    CaseSpec,
+    add_attempt,
+    add_campaign,
+    add_cases,
+    add_place,
+    at,
+    count,
+)
 
 NOW = at("2026-08-01 09:00")
 
@@ -33,8 +44,14 @@ def report(db_url):
     count("2026-03-10 10:00", "web", activity.REFERRAL + "health", 2, KT)
     count("2026-04-10 10:00", "web", activity.USEFUL + "yes", 15)
     count("2026-04-10 10:00", "web", activity.USEFUL + "no", 5)
-    add_cases(*[CaseSpec(f"2026-0{m}-0{d} 08:00", HT, "counselled", ack_minutes=m + d) for m in (1, 2, 3) for d in (1, 2)],
+    add_cases(*[CaseSpec(f"2026-0{m}-0{d} 08:00", HT, "counselled", ack_minutes=m + d, follow_up="" if d == 1 else "helped",
+                         resident="helped") for m in (1, 2, 3) for d in (1, 2)],
               CaseSpec("2026-04-01 08:00", BD, "unreachable"))
+    add_campaign(1, "2026-03-01 08:00", "2026-02-20 08:00", taps=12, deliveries={
+        ("telegram", "sent"): 30, ("zalo", "sent"): 10, ("zalo", "failed"): 5})
+    for number, score in enumerate((5, 4, 3, 5, 3)):
+        add_attempt("hieu_luat", f"s{number}", "2026-05-02 08:00", "2026-05-02 08:05", score)
+    add_attempt("hieu_luat", "s9", "2026-05-03 08:00")
     add_place("ht", HT, True, date(2026, 1, 5))
     return compute(parse_period("2026-H1"), now=NOW)
 
@@ -61,7 +78,17 @@ def test_the_docx_is_a_bao_cao_with_the_figures_of_the_indicators(report, tmp_pa
     conversations = doc.tables[1]  # table 1 of the body
     assert [c.text for c in conversations.rows[-1].cells] == ["Tổng", "82", "0", "30", "112"]
     assert [c.text for c in conversations.rows[2].cells] == ["Tháng 2/2026", "<5", "0", "x", "8"]
-    assert "Số truyền thông" not in text and "Số người nhận tin truyền thông: chưa có dữ liệu." in text
+    assert "chưa có dữ liệu" not in text  # indicators 10-12 are counted now
+    assert "trong 6 trường hợp, cán bộ hoặc chính người dân cho biết đã được giúp đỡ: 100%" in text
+    assert "có 1 đợt truyền thông được gửi đến 45 người đăng ký nhận tin; đã gửi được 40 tin; " \
+           "người nhận đã bấm nút trong tin 12 lần" in text
+    assert "6 lượt bắt đầu, 5 lượt hoàn thành, trong đó 0 lượt có mã dự thi; tỷ lệ câu trả lời đúng trung bình: 80%" in text
+    follow_ups, campaigns, quiz = doc.tables[5], doc.tables[8], doc.tables[9]
+    assert [c.text for c in follow_ups.rows[1].cells] == ["Đã được giúp đỡ", "6", "0", "0", "0", "6"]
+    assert [c.text for c in campaigns.rows[-1].cells] == ["Tổng", "0", "30", "15", "45"]
+    assert [c.text for c in campaigns.rows[2].cells] == ["Gửi không được", "0", "0", "5", "5"]
+    assert [[c.text for c in row.cells] for row in quiz.rows][1:] == [
+        ["Bắt đầu", "6", "6"], ["Hoàn thành", "5", "5"], ["Hoàn thành, có mã dự thi", "0", "0"]]
     assert "có 20 lượt trả lời; tỷ lệ trả lời “Có”: 75%" in text
     assert "hữu ích của câu trả lời" not in text  # no longer "no data"
     assert len(doc.inline_shapes) == 2  # two charts
@@ -82,14 +109,19 @@ def test_the_xlsx_has_the_same_figures(report, tmp_path):
     assert rows[0] == [None, "Trang web", "Telegram", "Zalo", "Tổng"]
     assert rows[-1] == ["Tổng", 82, 0, 30, 112]  # numbers as numbers, for the office that adds them up
     assert rows[2] == ["Tháng 2/2026", "<5", 0, "x", 8]
-    for table, name in zip([report.conversations, report.disclosures, report.referrals, report.cases.table],
-                           book.sheetnames[1:5]):
+    tables = [report.conversations, report.disclosures, report.referrals, report.cases.table, report.follow_ups,
+              report.directory, report.usefulness, report.campaigns.table, report.quiz.table]
+    assert len(book.sheetnames) == len(tables) + 2  # and the targets
+    for table, name in zip(tables, book.sheetnames[1:]):
         shown = [[str(v) if v is not None else "" for v in r] for r in book[name].iter_rows(values_only=True)]
         assert shown == table.shown()
     referrals = [list(r) for r in book[book.sheetnames[3]].iter_rows(values_only=True)]
     assert ["Y tế", 0, "<5", 0, 0, "<5"] in referrals
-    usefulness = [list(r) for r in book[book.sheetnames[6]].iter_rows(values_only=True)]
+    usefulness = [list(r) for r in book[book.sheetnames[7]].iter_rows(values_only=True)]
     assert usefulness[1:] == [["Có", 15, 0, 0, 15], ["Chưa", 5, 0, 0, 5], ["Tổng", 20, 0, 0, 20]]
+    campaigns = [list(r) for r in book[book.sheetnames[8]].iter_rows(values_only=True)]
+    assert campaigns[1] == ["Đã gửi", 0, 30, 10, 40] and campaigns[-1] == ["Tổng", 0, 30, 15, 45]
+    assert [list(r) for r in book[book.sheetnames[9]].iter_rows(values_only=True)][2] == ["Hoàn thành", 5, 5]
     assert book["Chỉ tiêu"]["C3"].value == "Không công bố (số nhỏ)"
 
 
