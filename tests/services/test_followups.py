@@ -76,3 +76,18 @@ async def test_no_follow_up_for_other_outcomes_and_days_are_checked(console):  #
     with session_scope() as session:
         case = session.get(Case, "KT000001")
         assert case.status == "closed" and case.follow_up_at is None
+
+
+async def test_the_case_page_shows_the_residents_consent_and_own_answer(console):  # noqa: F811
+    user("can.bo", "officer", "*")
+    open_case("KT000001", "Phường Kim Trà")
+    await console.sign_in("can.bo")
+    await take_and_close(console, outcome="referred_health", note="", follow_up_days="3")
+    _, page = await console.get(PAGE)
+    assert content.text("console_check_in_not_asked") in page
+    with session_scope() as session:
+        case = session.get(Case, "KT000001")
+        case.check_in_consent, case.check_in_sent_at, case.resident_answer = True, utcnow(), "not_helped"
+    _, page = await console.get(PAGE)
+    assert content.text("console_check_in_agreed") in page and "đã gửi tin hỏi thăm lúc" in page
+    assert "Người dân chưa nhận được hỗ trợ (người dân tự trả lời)" in page
