@@ -162,11 +162,8 @@ def table(kit: Kit) -> list[tuple[str, str, object]]:
 
     @signed_in(*DIRECTORY_ROLES)
     async def export(request: web.Request) -> web.Response:
-        out = io.StringIO()
-        directory.export_csv(out)
         audit(request["session"].user.actor, "places_export")
-        return web.Response(body=out.getvalue().encode("utf-8"), content_type="text/csv", charset="utf-8",
-                            headers={"Content-Disposition": 'attachment; filename="places.csv"'})
+        return kit.csv_file(directory.export_csv, "places.csv")
 
     return [
         ("GET", "/places", listing),

@@ -81,11 +81,8 @@ def table(kit: Kit, sender: roster.Alerts | None) -> list[tuple[str, str, object
 
     @kit.signed_in(*ROSTER_ROLES)
     async def export(request: web.Request) -> web.Response:
-        out = io.StringIO()
-        roster.export_roster(out)
         audit(request["session"].user.actor, "roster_export")
-        return web.Response(body=out.getvalue().encode("utf-8"), content_type="text/csv", charset="utf-8",
-                            headers={"Content-Disposition": 'attachment; filename="roster.csv"'})
+        return kit.csv_file(roster.export_roster, "roster.csv")
 
     return [
         ("GET", "/roster", page),
