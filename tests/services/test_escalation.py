@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -84,8 +85,9 @@ def test_roster_import_reports_every_bad_line_and_writes_nothing(staff, tmp_path
 
 def test_officer_ids_are_not_stored_in_plaintext(staff, db_url):
     with session_scope() as session:
-        dump = " ".join(str(r) for r in session.execute(text("SELECT * FROM officers")).all())
-    assert "1001" not in dump and "1005" not in dump
+        cells = [str(cell) for row in session.execute(text("SELECT * FROM officers")).all() for cell in row]
+    # whole-number match: a timestamp such as 05:44:59.551005 must not count as the id 1005
+    assert not [cell for cell in cells if re.search(r"(?<!\d)100[15](?!\d)", cell)]
     assert roster.officer_by_telegram("1001").display_name == "Cán bộ A"
     assert roster.officer_by_telegram("9999") is None
 
