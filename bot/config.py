@@ -71,6 +71,8 @@ class Settings:
     # Public links to the bot, shown on the web page for receiving campaign messages.
     telegram_bot_url: str | None = None
     zalo_oa_url: str | None = None
+    # Several gateways and Rasa servers share state through Redis (unset: one gateway, in memory).
+    redis_url: str | None = field(default=None, repr=False)
 
     @property
     def demo(self) -> bool:
@@ -257,6 +259,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError("GBVBOT_ADMIN_TOKEN must be at least 16 characters")
     if mode == "production" and admin_token is None:
         raise ConfigError("GBVBOT_ADMIN_TOKEN is required in production mode")
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url is not None and not re.match(r"^rediss?://[^/]", redis_url):
+        raise ConfigError("REDIS_URL must look like redis://host:port/db")
     log_level = env.get("GBVBOT_LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("GBVBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
@@ -283,6 +288,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         console_idle_minutes=_positive(env, "GBVBOT_CONSOLE_IDLE_MINUTES", 30),
         usefulness_percent=_percent(env, "GBVBOT_USEFULNESS_PERCENT", 50),
         log_level=log_level,
+        redis_url=redis_url,
         telegram_bot_url=_url(env, "GBVBOT_TELEGRAM_BOT_URL", https_only=True),
         zalo_oa_url=_url(env, "GBVBOT_ZALO_OA_URL", https_only=True),
         **_telegram(env),

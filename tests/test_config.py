@@ -32,6 +32,7 @@ def test_secret_key_is_not_in_the_settings_repr(tmp_path):
         ({"GBVBOT_RASA_PORT": "abc"}, "GBVBOT_RASA_PORT"),
         ({"GBVBOT_MODE": "prod"}, "GBVBOT_MODE"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"REDIS_URL": "127.0.0.1:6379"}, "REDIS_URL"),
         ({"GBVBOT_ADMIN_TOKEN": "short"}, "GBVBOT_ADMIN_TOKEN"),
         ({"GBVBOT_MODE": "production"}, "GBVBOT_ADMIN_TOKEN"),
         ({"GBVBOT_SECRET_KEY": "too-short"}, "GBVBOT_SECRET_KEY"),
