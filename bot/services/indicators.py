@@ -8,7 +8,6 @@ their notes or relayed messages) and the public directory.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -21,7 +20,7 @@ from bot.geo.names import gazetteer
 from bot.services.directory.index import current
 from bot.services.escalation import OUTCOMES
 from bot.services.quiz import quizzes
-from bot.services.stats import FOLLOW_UPS, follow_up
+from bot.services.stats import FOLLOW_UPS, SMALL, follow_up, percentile
 from bot.storage import activity
 from bot.storage.db import session_scope
 from bot.storage.models import Activity, Campaign, CampaignDelivery, Case, Place, QuizAttempt, aware, utcnow
@@ -29,7 +28,6 @@ from bot.storage.models import Activity, Campaign, CampaignDelivery, Case, Place
 CHANNELS = ("web", "telegram", "zalo")
 REFERRAL_KINDS = ("police", "health", "legal_aid", "shelter", "trusted_address")
 HELP_OUTCOMES = ("referred_police", "referred_health", "referred_legal_aid", "referred_shelter", "counselled")
-SMALL = 5  # counts 1..SMALL-1 are hidden
 DELIVERIES = ("sent", "failed", "stopped", "other")  # a campaign message's end; other: pending, sending, unknown
 QUIZ_ROWS = ("started", "finished", "code")
 ANSWERS = ("yes", "no")  # to "Câu trả lời này có hữu ích với bạn không?" (activity kinds useful_*)
@@ -118,11 +116,6 @@ def suppress(counts: list[list[int]], *, row_totals: bool = True, col_totals: bo
     ]
 
 
-def small(count: int) -> str:
-    """A single count as printed."""
-    return "<5" if 0 < count < SMALL else str(count)
-
-
 def share(part: int, whole: int) -> str:
     """A percentage as printed, or why not (docs/indicators.md, "Small numbers")."""
     if whole == 0:
@@ -130,12 +123,6 @@ def share(part: int, whole: int) -> str:
     if any(0 < n < SMALL for n in (part, whole, whole - part)):
         return content.text("report_small_share")
     return f"{round(100 * part / whole)}%"
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
 
 # --- the indicators ----------------------------------------------------------------------------
@@ -176,6 +163,7 @@ class Cases:
     ack_minutes: list[float]  # urgent cases that were taken
 
     def ack(self, p: float) -> str:
+        """The p-th percentile (0–100) of the minutes to acknowledge, as printed."""
         if len(self.ack_minutes) < SMALL:
             return content.text("report_small_share")
         minutes = f"{round(percentile(self.ack_minutes, p), 1):g}".replace(".", ",")  # Vietnamese decimal comma

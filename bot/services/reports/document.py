@@ -15,7 +15,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from bot import content
-from bot.services.indicators import Indicators, Table, share, small
+from bot.services import stats
+from bot.services.indicators import Indicators, Table, share
 from bot.services.reports.charts import bar_chart
 
 FONT = "Times New Roman"
@@ -155,8 +156,8 @@ def _results(doc, report: Indicators) -> None:
     cases = report.cases
     _body(doc, content.text("report_s1"), bold=True, indent=False)
     _body(doc, content.text("report_s1_1"), bold=True)
-    _body(doc, content.text("report_s1_1_text", conversations=small(report.conversations.total()),
-                            disclosures=small(report.disclosures.total())))
+    _body(doc, content.text("report_s1_1_text", conversations=stats.shown(report.conversations.total()),
+                            disclosures=stats.shown(report.disclosures.total())))
     if report.unit:
         _body(doc, content.text("report_unit_scope_note"))
     _table(doc, 1, report.conversations)
@@ -165,17 +166,17 @@ def _results(doc, report: Indicators) -> None:
                           content.text("report_chart_conversations")))
     _table(doc, 2, report.disclosures)
     _body(doc, content.text("report_s1_2"), bold=True)
-    _body(doc, content.text("report_s1_2_text", referrals=small(report.referrals.total())))
+    _body(doc, content.text("report_s1_2_text", referrals=stats.shown(report.referrals.total())))
     _table(doc, 3, report.referrals)
     shown = report.referrals.shown()
     _chart(doc, bar_chart([r[0] for r in shown[1:-1]], [r[-1] for r in shown[1:-1]],
                           content.text("report_chart_referrals")))
     _body(doc, content.text("report_s1_3"), bold=True)
-    _body(doc, content.text("report_s1_3_text", cases=small(cases.table.total()), p50=cases.ack(0.5),
-                            p90=cases.ack(0.9)))
+    _body(doc, content.text("report_s1_3_text", cases=stats.shown(cases.table.total()), p50=cases.ack(50),
+                            p90=cases.ack(90)))
     _table(doc, 4, cases.table)
     follow_ups = report.follow_ups
-    _body(doc, content.text("report_s1_3_follow_ups", referred=small(follow_ups.total()),
+    _body(doc, content.text("report_s1_3_follow_ups", referred=stats.shown(follow_ups.total()),
                             helped=share(sum(follow_ups.counts[0]), follow_ups.total())))
     _table(doc, 5, follow_ups)
     directory = report.directory.counts
@@ -184,15 +185,15 @@ def _results(doc, report: Indicators) -> None:
                             overdue=sum(r[1] for r in directory), unverified=sum(r[2] for r in directory)))
     _table(doc, 6, report.directory)
     _body(doc, content.text("report_s1_5"), bold=True)
-    _body(doc, content.text("report_s1_5_usefulness", answers=small(report.usefulness.total()),
+    _body(doc, content.text("report_s1_5_usefulness", answers=stats.shown(report.usefulness.total()),
                             share=report.useful_share()))
     _table(doc, 7, report.usefulness)
     campaigns, quiz = report.campaigns, report.quiz
-    _body(doc, content.text("report_s1_5_campaigns", campaigns=campaigns.sent, targeted=small(campaigns.table.total()),
-                            sent=small(sum(campaigns.table.counts[0])), taps=small(campaigns.taps)))
+    _body(doc, content.text("report_s1_5_campaigns", campaigns=campaigns.sent, targeted=stats.shown(campaigns.table.total()),
+                            sent=stats.shown(sum(campaigns.table.counts[0])), taps=stats.shown(campaigns.taps)))
     _table(doc, 8, campaigns.table)
     started, finished, codes = (sum(row) for row in quiz.table.counts)
-    _body(doc, content.text("report_s1_5_quiz", started=small(started), finished=small(finished), codes=small(codes),
+    _body(doc, content.text("report_s1_5_quiz", started=stats.shown(started), finished=stats.shown(finished), codes=stats.shown(codes),
                             mean=quiz.mean()))
     _table(doc, 9, quiz.table)
 
@@ -200,15 +201,15 @@ def _results(doc, report: Indicators) -> None:
 def target_rows(report: Indicators) -> list[list[str]]:
     """The targets table (also the XLSX's "Chỉ tiêu" sheet)."""
     cases = report.cases
-    totals = {"disclosures": small(report.disclosures.total()), "referrals": small(report.referrals.total()),
-              "cases": small(cases.table.total())}
+    totals = {"disclosures": stats.shown(report.disclosures.total()), "referrals": stats.shown(report.referrals.total()),
+              "cases": stats.shown(cases.table.total())}
     return [
         [content.text(f"report_target_col_{c}") for c in ("no", "target", "result", "note")],
         ["1", content.text("report_target_seek"), content.text("report_target_seek_result"),
          content.text("report_target_seek_note", **totals)],
         ["2", content.text("report_target_help"), share(cases.helped, cases.decided),
-         content.text("report_target_help_note", decided=small(cases.decided),
-                      never=share(cases.never_reached, cases.decided), open=small(cases.in_progress))],
+         content.text("report_target_help_note", decided=stats.shown(cases.decided),
+                      never=share(cases.never_reached, cases.decided), open=stats.shown(cases.in_progress))],
     ]
 
 
@@ -223,7 +224,7 @@ def _shortcomings(doc, report: Indicators) -> None:
     _body(doc, content.text("report_s3"), bold=True, indent=False)
     lines = []
     if cases.never_reached:
-        lines.append(content.text("report_gap_never", never=small(cases.never_reached)))
+        lines.append(content.text("report_gap_never", never=stats.shown(cases.never_reached)))
     overdue = sum(r[1] for r in directory.counts)
     if overdue:
         lines.append(content.text("report_gap_overdue", overdue=overdue))
