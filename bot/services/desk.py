@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot import content
 from bot.services import checkin
 from bot.services import escalation as cases
-from bot.services.escalation import OUTCOMES, Escalation
+from bot.services.escalation import MAX_FOLLOW_UP_DAYS, OUTCOMES, REFERRED, Escalation
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,17 @@ class Answer:
 
 
 def close_command(args: list[str]) -> Close | str:
-    """"/dong ID outcome [note]" → Close, or the usage text."""
+    """"/dong ID outcome [+days] [note]" → Close, or the usage text. "+7" after a referral
+    outcome: the resident who agreed gets one check-in after 7 days (as on the console)."""
+    usage = content.text("officer_close_usage").format(outcomes=", ".join(OUTCOMES), days=MAX_FOLLOW_UP_DAYS)
     if len(args) < 2 or args[1] not in OUTCOMES:
-        return content.text("officer_close_usage").format(outcomes=", ".join(OUTCOMES))
-    return Close(args[0].upper(), args[1], " ".join(args[2:]) or None)
+        return usage
+    rest, days = args[2:], None
+    if rest and rest[0].startswith("+"):
+        if not (args[1] in REFERRED and rest[0][1:].isdigit() and 1 <= int(rest[0][1:]) <= MAX_FOLLOW_UP_DAYS):
+            return usage
+        days, rest = int(rest[0][1:]), rest[1:]
+    return Close(args[0].upper(), args[1], " ".join(rest) or None, days)
 
 
 class OfficerDesk:

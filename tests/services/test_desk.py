@@ -63,3 +63,8 @@ def test_the_close_command_is_parsed_or_explained():
     assert close_command(["ab12cd34", "referred_police", "đã", "chuyển"]) == Close("AB12CD34", "referred_police", "đã chuyển")
     assert "Cách đóng ca" in close_command(["AB12CD34", "nonsense"])
     assert "Cách đóng ca" in close_command([])
+    assert close_command(["ab12cd34", "referred_health", "+7", "khám"]) == Close("AB12CD34", "referred_health", "khám", 7)
+    assert close_command(["ab12cd34", "referred_shelter", "+60"]) == Close("AB12CD34", "referred_shelter", None, 60)
+    for wrong in (["AB12CD34", "counselled", "+7"], ["AB12CD34", "referred_police", "+0"],
+                  ["AB12CD34", "referred_police", "+61"], ["AB12CD34", "referred_police", "+bảy"]):
+        assert "+số ngày" in close_command(wrong), wrong
