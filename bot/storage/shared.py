@@ -160,12 +160,12 @@ if later > tonumber(redis.call('GET', KEYS[1]) or '0') then
 end
 """
 _HIT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local before = redis.call('ZCARD', KEYS[1])
 if ARGV[3] == '' or before < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
 end
-redis.call('PEXPIRE', KEYS[1], math.ceil(ARGV[2] * 1000) + 1000)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return before
 """
 
@@ -264,7 +264,8 @@ class RedisStore:
         if self._up():
             try:
                 return int(await self._hit(keys=[self._name(name, key)], args=[
-                    repr(now), repr(window), "" if limit is None else limit, f"{now!r}:{secrets.token_hex(4)}"]))
+                    repr(now), f"({now - window!r}", "" if limit is None else limit,
+                    f"{now!r}:{secrets.token_hex(4)}", int(window * 1000) + 1000]))
             except Exception as error:
                 self._failed(error)
         return await self.local.hit(name, key, window, limit, now)
