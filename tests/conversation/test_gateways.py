@@ -5,6 +5,7 @@ may land on either."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -13,10 +14,13 @@ from datetime import timedelta
 
 import pytest
 import redis
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.channels.web import AddressLimits
+from bot.config import settings
 from bot.conversation.core import ConversationCore, Message, RateLimited
+from bot.gateway import create_app
 from bot.services.escalation import Escalation
 from bot.storage.db import session_scope
 from bot.storage.models import CaseEvent
@@ -24,6 +28,7 @@ from bot.storage.shared import RedisStore
 from tests.conversation.test_core import DOMAIN, WEEKDAY_MORNING, ScriptedRasa, _as_rasa
 from tests.e2e.conftest import free_port
 from tests.services.test_escalation import Clock, RecordingSender
+from tests.test_gateway import fake_rasa, sqlite_db  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.redis
 URGENT = [{"text": "Hãy gọi ngay 113…", "custom": {"signal": "urgent"}}]
@@ -158,3 +163,23 @@ async def test_with_redis_killed_an_urgent_message_is_still_answered_and_escalat
     warnings = [r.getMessage() for r in caplog.records if r.name == "bot.storage.shared"]
     assert warnings and not any("resident-6" in w or core.sender_of(Message("telegram", "resident-6")) in w
                                 for w in warnings)
+
+
+async def test_two_gateway_apps_with_redis_url_share_a_senders_flood_window(sqlite_db, redis_stores, monkeypatch):  # noqa: F811
+    from bot import gateway as gateway_module
+
+    monkeypatch.setattr(gateway_module, "open_store", lambda url: redis_stores() if url == redis_stores.url else None)
+    server, _ = await fake_rasa([{"text": "Chào bạn"}])
+    config = dataclasses.replace(settings(), rasa_port=server.port, actions_port=free_port(), admin_token="a" * 20,
+                                 redis_url=redis_stores.url, rate_per_minute=2)
+    a, b = TestClient(TestServer(create_app(config))), TestClient(TestServer(create_app(config)))
+    try:
+        await a.start_server()
+        await b.start_server()
+        statuses = [(await gateway.post("/api/chat", json={"session_id": "abc", "text": "xin chào"})).status
+                    for gateway in (a, b, a)]
+    finally:
+        await a.close()
+        await b.close()
+        await server.close()
+    assert statuses == [200, 200, 429]
