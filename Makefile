@@ -80,6 +80,7 @@ bench: install train ## latency/throughput benchmarks (prints figures)
 	$(BIN)/python -m bench.bench_timings
 	$(BIN)/python -m bench.bench_flood
 	$(BIN)/python -m bench.bench_campaign
+	$(BIN)/python -m bench.bench_shared
 
 clean: ## remove models, reports and runtime data (not the venv)
 	rm -rf models reports var/*.runtime.yml

@@ -90,10 +90,10 @@ class Usefulness:
     async def offer(self, sender: str, begins: bool, eligible: bool) -> bool:
         """Count this answer and say whether to ask now (then the question is open)."""
         conversation, count = await self.store.get("useful", sender) or (0, 0)
-        if begins:
-            conversation, count = conversation + 1, 0
-        count += eligible
-        await self.store.put("useful", sender, (conversation, count), COUNT_SECONDS)
+        if begins or eligible:  # otherwise nothing changed (one round trip fewer with Redis)
+            conversation, count = (conversation + 1, 0) if begins else (conversation, count)
+            count += eligible
+            await self.store.put("useful", sender, (conversation, count), COUNT_SECONDS)
         ask = eligible and count == OFFER_AT and self._sampled(sender, conversation)
         if ask:
             await self.store.put("useful_open", sender, 1, ANSWER_SECONDS)
