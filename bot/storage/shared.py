@@ -82,11 +82,9 @@ class MemoryStore:
         self._windows = Windows()
 
     async def put(self, name: str, key: str, value: Any, ttl: float) -> None:
-        now = self._clock()
         self._values.pop(f"{name}:{key}", None)
-        self._values[f"{name}:{key}"] = (now + ttl, json.dumps(value))  # newest last
-        if len(self._values) > _MAX_KEYS:
-            self._values = {k: v for k, v in self._values.items() if v[0] > now}
+        self._values[f"{name}:{key}"] = (self._clock() + ttl, json.dumps(value))
+        self._sweep()
 
     async def get(self, name: str, key: str) -> Any:
         deadline, value = self._values.get(f"{name}:{key}", (0.0, None))
@@ -100,6 +98,7 @@ class MemoryStore:
         deadline, blobs = self._values.pop(f"{name}:{key}", (0.0, []))
         blobs = blobs if deadline > self._clock() else []
         self._values[f"{name}:{key}"] = (self._clock() + ttl, [*blobs, blob])
+        self._sweep()
 
     async def take_all(self, name: str, key: str) -> list[bytes]:
         """Every blob appended under the key, oldest first; they are gone once read."""
@@ -110,6 +109,11 @@ class MemoryStore:
         for name in names:
             self._values.pop(f"{name}:{key}", None)
             self._windows.forget(f"{name}:{key}")
+
+    def _sweep(self) -> None:
+        if len(self._values) > _MAX_KEYS:
+            now = self._clock()
+            self._values = {k: v for k, v in self._values.items() if v[0] > now}
 
     async def hit(self, name: str, key: str, window: float, limit: int | None, now: float) -> int:
         """Sliding window: the hits in the last `window` seconds before this one (times are
