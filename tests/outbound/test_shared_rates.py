@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 
 import pytest
 
@@ -51,3 +52,42 @@ async def test_two_processes_together_stay_within_the_overall_and_per_chat_rates
         times = sorted(t for t, c in sends if c == chat)
         assert len(times) == 2 * EACH
         assert min(b - a for a, b in zip(times, times[1:])) >= PER_CHAT_INTERVAL - 0.005
+
+
+async def test_a_retry_after_for_the_whole_account_holds_back_the_other_gateway_too(redis_stores):
+    from bot.outbound import Outbox, RetryLater
+
+    sent: list[tuple[str, float]] = []
+    told = asyncio.Event()
+
+    async def limited(chat, item):
+        if not told.is_set():
+            told.set()
+            raise RetryLater(1.0, scope="all")  # the platform: too many requests from this bot
+        sent.append((item, time.time()))
+
+    async def send(chat, item):
+        sent.append((item, time.time()))
+
+    store, deferred = redis_stores(), asyncio.Event()
+    defer = store.defer
+
+    async def recorded_defer(*args) -> None:
+        await defer(*args)
+        deferred.set()
+
+    store.defer = recorded_defer
+    a = Outbox(limited, per_second=1000, per_chat_interval=0, name="telegram", store=store)
+    b = Outbox(send, per_second=1000, per_chat_interval=0, name="telegram", store=redis_stores())
+    await a.start()
+    await b.start()
+    try:
+        first = a.put("chat-1", "a")
+        await told.wait()
+        told_at = time.time()
+        await deferred.wait()  # gateway A has recorded the platform's answer
+        await asyncio.gather(first, b.put("chat-2", "b"))
+    finally:
+        await a.close()
+        await b.close()
+    assert all(at >= told_at + 0.9 for _, at in sent) and sorted(item for item, _ in sent) == ["a", "b"]
