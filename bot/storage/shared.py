@@ -16,9 +16,11 @@ Redis down (refused, timed out): every operation falls back to this process's me
 warning without ids is logged (once per `RETRY_SECONDS`; Redis is tried again after that).
 A turn is always answered and an urgent message always escalated. What degrades meanwhile:
 limits and the case cap count per process (several gateways together allow more); a "có"
-or a typed answer landing on another gateway than the question is read as an ordinary
-message (the danger buttons and check-in buttons still work); a web resident's officer
-messages are shown only by the gateway that wrote them; turns of one resident may overlap
+or a typed answer whose question was recorded in Redis before the outage, or by another
+gateway during it, is read as an ordinary message (the triage still reads it, and the danger
+and check-in buttons still work); a web resident's officer messages waiting in Redis wait
+until it is back, and those written during the outage are shown only by the gateway that
+wrote them; turns of one resident may overlap
 across gateways; outbound rates hold per process only. Redis' state from before the outage
 is used again when it is back; what was written locally meanwhile is still read where it was.
 """
