@@ -387,8 +387,9 @@ class Escalation:
 
     async def pending_for_web(self, sender: str) -> list[BotMessage]:
         """A web resident's waiting messages, once, whichever gateway wrote or reads them."""
-        return [BotMessage(text, tuple(Button(*b) for b in buttons))
-                for text, buttons in (json.loads(_outbox_sealer().open(blob)) for blob in await self.store.take_all("outbox", sender))]
+        sealer = _outbox_sealer()
+        waiting = [json.loads(sealer.open(blob)) for blob in await self.store.take_all("outbox", sender)]
+        return [BotMessage(text, tuple(Button(*b) for b in buttons)) for text, buttons in waiting]
 
     async def asked(self, sender: str) -> tuple[str, str] | None:
         """The check-in question (case, question) just asked, if any; it is forgotten."""
