@@ -4,7 +4,7 @@ in memory and in the machine's Redis (GBVBOT_BENCH_REDIS_URL, default 127.0.0.1:
 keys under a prefix of their own, deleted afterwards), and with two cores on one Redis (two
 "gateways", a resident's turns alternating between them). One resident alone: per-turn p50
 and p95; 20 residents at once, 25 turns each: turns/s. Plain script: prints figures,
-asserts nothing."""
+asserts nothing. First, the Redis calls of one turn on their own."""
 
 from __future__ import annotations
 
@@ -42,6 +42,22 @@ async def run(cores: list, residents: int) -> tuple[list[float], float]:
     return took, time.perf_counter() - started
 
 
+async def store_ops(store) -> None:
+    """The store calls of one plain web turn without a case, alone: p50 and p95."""
+    took = []
+    for number in range(300):
+        sender, started = f"bench-{number % 20}", time.perf_counter()
+        await store.hit("flood", sender, 60, 10_000, time.time())
+        async with store.lock("turn", sender, 30):
+            for name in ("useful_open", "asked", "danger"):
+                await store.pop(name, sender)
+            await store.get("useful", sender)
+            await store.take_all("outbox", sender)
+        took.append(time.perf_counter() - started)
+    took.sort()
+    print(f"{'redis calls of a turn':<22} 1 resident: p50 {took[150] * 1000:5.2f} ms  p95 {took[285] * 1000:5.2f} ms")
+
+
 async def report(label: str, cores: list) -> None:
     alone, _ = await run(cores, 1)
     alone.sort()
@@ -72,6 +88,7 @@ async def main() -> None:
     await run([ConversationCore(StubRasa(), 10_000, store=MemoryStore())], RESIDENTS)  # warm-up
     await report("memory, one gateway", [ConversationCore(StubRasa(), 10_000, store=MemoryStore())])
     if stores:
+        await store_ops(stores[0])
         await report("redis, one gateway", [ConversationCore(StubRasa(), 10_000, store=stores[0])])
         await report("redis, two gateways", [ConversationCore(StubRasa(), 10_000, store=s) for s in stores])
         client = redis.Redis.from_url(REDIS_URL)
