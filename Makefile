@@ -55,8 +55,8 @@ content-review: install ## rewrite docs/content_review.md (every text, its facts
 validate: install ## rasa data validate (warnings fail)
 	$(BIN)/python -m bot.validate
 
-unit: install ## unit tests only (no Rasa server, no PostgreSQL)
-	$(BIN)/python -m pytest -q -m "not e2e and not postgres"
+unit: install ## unit tests only (no Rasa server, no PostgreSQL, no Redis)
+	$(BIN)/python -m pytest -q -m "not e2e and not postgres and not redis"
 
 e2e: install train browser ## end-to-end tests: real Rasa, action server, gateway, browser; SQLite and PostgreSQL
 	$(BIN)/python -m pytest -q -m e2e
@@ -80,6 +80,7 @@ bench: install train ## latency/throughput benchmarks (prints figures)
 	$(BIN)/python -m bench.bench_timings
 	$(BIN)/python -m bench.bench_flood
 	$(BIN)/python -m bench.bench_campaign
+	$(BIN)/python -m bench.bench_shared
 
 clean: ## remove models, reports and runtime data (not the venv)
 	rm -rf models reports var/*.runtime.yml

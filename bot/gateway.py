@@ -28,6 +28,7 @@ from bot.messages import Button
 from bot.services import escalation, reminders
 from bot.services.campaigns import CampaignEngine
 from bot.storage.db import session_scope
+from bot.storage.shared import open_store
 
 log = logging.getLogger(__name__)
 CHANNELS = web.AppKey("channels", list)
@@ -67,9 +68,10 @@ def create_app(settings: Settings) -> web.Application:
     rasa = RasaClient(settings.rasa_url, settings.actions_url)
     jobs = scheduler.build(settings)
     by_name: dict = {}
+    store = open_store(settings.redis_url)  # state several gateways share (memory without REDIS_URL)
     service = escalation.Escalation(
         ChannelAlerts(by_name), timedelta(seconds=settings.ack_timeout), scheduler.ladder_timer(jobs),
-        cases_per_window=settings.cases_per_5_minutes,
+        cases_per_window=settings.cases_per_5_minutes, store=store,
     )
     core = ConversationCore(rasa, settings.rate_per_minute, service, settings.usefulness_percent)
     app = web.Application(client_max_size=web_channel.MAX_BODY, middlewares=[refuse_compressed_bodies])
@@ -113,8 +115,9 @@ def create_app(settings: Settings) -> web.Application:
         for channel in reversed(channels):
             await channel.stop()
         await rasa.close()
+        await store.close()
 
-    limits = web_channel.AddressLimits(settings.rate_per_address, settings.new_sessions_per_address)
+    limits = web_channel.AddressLimits(settings.rate_per_address, settings.new_sessions_per_address, store)
     app.add_routes(web_channel.routes(core, settings.demo, limits, settings.trusted_proxies,
                                       settings.follow_links))
     for channel in channels:

@@ -1,10 +1,12 @@
 """Shared fixtures. Storage tests run on SQLite and on the machine's PostgreSQL
-(GBVBOT_TEST_PG_URL); the PostgreSQL ones are marked `postgres`, and `make unit` leaves
-them out."""
+(GBVBOT_TEST_PG_URL); the PostgreSQL ones are marked `postgres`. Tests of state shared by
+several gateways use the machine's Redis (GBVBOT_TEST_REDIS_URL) and are marked `redis`.
+`make unit` leaves both out."""
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ PG_URL = os.environ.get("GBVBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5
 # One schema per test process: two runs on the same machine (or the same database) do not
 # drop each other's tables.
 PG_SCHEMA = f"gbvbot_test_{os.getpid()}"
+REDIS_URL = os.environ.get("GBVBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET_KEY = "test-secret-key-0123456789abcdef-xyz"
 
 
 def _reset_caches() -> None:
@@ -53,7 +57,7 @@ def db_url(request, tmp_path, monkeypatch):
     else:
         url = _drop_all(PG_URL)
     monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("GBVBOT_SECRET_KEY", "test-secret-key-0123456789abcdef-xyz")
+    monkeypatch.setenv("GBVBOT_SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("GBVBOT_VAR_DIR", str(tmp_path / "var"))
     _reset_caches()
     from bot.storage import db
@@ -93,3 +97,34 @@ def staff(db_url):
     ids["desk"], _ = add_officer("Trực ban", "police", "duty_desk", "*", telegram_id="1004")
     ids["coord"], _ = add_officer("Điều phối", "coordination", "coordinator", "*", telegram_id="1005")
     return ids
+
+
+@pytest.fixture
+async def redis_stores(monkeypatch):
+    """`make()` → one gateway's RedisStore (its own connections); every store made in a test
+    shares one key prefix, whose keys are deleted afterwards (`make.prefix`, `make.keys()`)."""
+    import redis
+
+    from bot.storage.shared import RedisStore
+
+    if os.environ.get("GBVBOT_SECRET_KEY") != SECRET_KEY:
+        monkeypatch.setenv("GBVBOT_SECRET_KEY", SECRET_KEY)
+        _reset_caches()
+    prefix = f"gbvbot_test_{os.getpid()}_{secrets.token_hex(4)}"
+    client = redis.Redis.from_url(REDIS_URL)
+    stores: list[RedisStore] = []
+
+    def make() -> RedisStore:
+        stores.append(RedisStore(REDIS_URL, prefix))
+        return stores[-1]
+
+    make.prefix = prefix
+    make.keys = lambda: sorted(client.scan_iter(f"{prefix}:*"))
+    make.url = REDIS_URL
+    yield make
+    for store in stores:
+        await store.close()
+    keys = make.keys()
+    if keys:
+        client.delete(*keys)
+    client.close()

@@ -142,7 +142,7 @@ class TelegramChannel:
         self.app = builder.build()
         self._add_handlers()
         self.outbox = Outbox(
-            self._send, per_second=PER_SECOND, per_chat_interval=PER_CHAT_INTERVAL, name="telegram",
+            self._send, per_second=PER_SECOND, per_chat_interval=PER_CHAT_INTERVAL, store=core.store, name="telegram",
             on_failure=lambda _chat, _item, error: log.warning("telegram: message dropped (%s)", type(error).__name__),
         )
         self.turns = TurnLocks()

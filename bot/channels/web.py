@@ -8,7 +8,8 @@ X-Forwarded-For) has its own message and new-session limits; session ids are iss
 signed by the server (`/api/session`, and the page carries one). An id the server did not
 sign is still accepted (clients written for the first contract), within the same limits.
 Direct loopback requests with no proxy in front (development, tests, a local evaluation)
-are not address-limited.
+are not address-limited. The limits are counted in the shared store (bot/storage/shared.py),
+so several gateways behind one address count together.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import json
 import math
 import re
 import secrets
-import time
 from pathlib import Path
 
 from aiohttp import web
@@ -30,8 +30,9 @@ from aiohttp import web
 from bot import content
 from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import valid_payload
-from bot.conversation.core import ConversationCore, FloodGuard, Message, RateLimited
+from bot.conversation.core import ConversationCore, Message, RateLimited, SharedFloodGuard
 from bot.storage.crypto import derive_key
+from bot.storage.shared import MemoryStore, Store
 
 STATIC = Path(__file__).with_name("static")
 MAX_BODY = 32 * 1024  # bytes; 4,000 Vietnamese characters fit with room to spare
@@ -96,19 +97,16 @@ def _loopback(address: str) -> bool:
 class AddressLimits:
     """Per client address: messages per minute, and new session ids per ten minutes."""
 
-    def __init__(self, per_minute: int, new_sessions: int):
-        self.messages = FloodGuard(per_minute)
-        self.sessions = FloodGuard(new_sessions, window=600)
-        self._seen: dict[tuple[str, str], float] = {}
+    def __init__(self, per_minute: int, new_sessions: int, store: Store | None = None):
+        self.store = store or MemoryStore()
+        self.messages = SharedFloodGuard(self.store, "address", per_minute)
+        self.sessions = SharedFloodGuard(self.store, "sessions", new_sessions, window=600)
 
-    def check(self, address: str, session_id: str | None = None, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        self.messages.check(address, now)
-        if session_id is not None and (address, session_id) not in self._seen:
-            self.sessions.check(address, now)
-            self._seen[(address, session_id)] = now
-            if len(self._seen) > 200_000:
-                self._seen = {k: at for k, at in self._seen.items() if now - at < 600}
+    async def check(self, address: str, session_id: str | None = None, now: float | None = None) -> None:
+        await self.messages.check(address, now)
+        if session_id is not None and await self.store.get("session_seen", f"{address} {session_id}") is None:
+            await self.sessions.check(address, now)
+            await self.store.put("session_seen", f"{address} {session_id}", 1, self.sessions.window)
 
 
 class BadRequest(Exception):
@@ -197,20 +195,20 @@ def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = No
            trusted: tuple = (), follow: dict[str, str] | None = None) -> list[web.RouteDef]:
     page = page_html(demo, follow or {})
     page_headers = {**NO_STORE, "Content-Security-Policy": CSP}
-    limits = limits or AddressLimits(120, 30)
+    limits = limits or AddressLimits(120, 30, core.store)
 
-    def limit(request: web.Request, session_id: str | None = None, new_session: bool = False) -> None:
+    async def limit(request: web.Request, session_id: str | None = None, new_session: bool = False) -> None:
         """RateLimited when this client address sends too much or opens too many sessions."""
         address = client_address(request, trusted)
         if _loopback(address) and not trusted:
             return
-        limits.check(address, session_id if session_id and not signed(session_id) else None)
+        await limits.check(address, session_id if session_id and not signed(session_id) else None)
         if new_session:
-            limits.sessions.check(address)
+            await limits.sessions.check(address)
 
     async def chat_page(request: web.Request) -> web.Response:
         try:
-            limit(request)
+            await limit(request)
         except RateLimited:
             return _error(429, "rate_limited")
         return web.Response(text=page.replace("{{SESSION}}", issue_session()), content_type="text/html",
@@ -223,7 +221,7 @@ def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = No
         if not _same_origin(request):
             return _error(403, "bad_request")
         try:
-            limit(request, new_session=True)
+            await limit(request, new_session=True)
         except RateLimited:
             return _error(429, "rate_limited")
         return web.json_response({"session_id": issue_session()}, headers=NO_STORE)
@@ -234,7 +232,7 @@ def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = No
     async def chat(request: web.Request) -> web.Response:
         try:
             data = await _read_json(request)
-            limit(request, data["session_id"])
+            await limit(request, data["session_id"])
             message = parse_chat(data)
             reply = await core.handle(message)
         except BadRequest as error:
@@ -252,10 +250,10 @@ def routes(core: ConversationCore, demo: bool, limits: AddressLimits | None = No
         except BadRequest as error:
             return _error(error.status, error.message_key)
         try:
-            limit(request)
+            await limit(request)
         except RateLimited:
             return _error(429, "rate_limited")
-        reply = core.updates("web", data["session_id"])
+        reply = await core.updates("web", data["session_id"])
         body = {"session_id": data["session_id"], "messages": [m.as_json() for m in reply.messages], "escalation": reply.escalation}
         return web.json_response(body, headers=NO_STORE)
 

@@ -126,7 +126,7 @@ class ZaloChannel:
         self._oa_secret_key = settings.zalo_oa_secret_key
         self.client = ZaloClient(settings)
         self.outbox = Outbox(
-            self._send, per_second=PER_SECOND, per_chat_interval=PER_CHAT_INTERVAL, name="zalo",
+            self._send, per_second=PER_SECOND, per_chat_interval=PER_CHAT_INTERVAL, store=core.store, name="zalo",
             on_failure=self._undelivered,
         )
         self.free_seconds = settings.zalo_free_hours * 3600

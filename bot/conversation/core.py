@@ -22,7 +22,6 @@ import json
 import logging
 import re
 import time
-from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from bot.services.campaigns import choice
 from bot.services.escalation import Escalation
 from bot.storage import activity, conversations, residents, subscriptions
 from bot.storage.crypto import pseudonym
+from bot.storage.shared import MemoryStore, Store, Windows
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ AFFIRMATIONS = frozenset({
 })
 _DANGER_MENTION = re.compile(r"\bnguy hiem\b")
 DANGER_CONFIRM_SECONDS = 30 * 60
+TURN_SECONDS = 30.0  # longest turn (Rasa's timeout, the first alerts' wait) held across gateways
 PUSH_CHANNELS = ("telegram", "zalo")  # can message a resident unasked (campaigns)
 # Button payloads the core answers before Rasa: a campaign button (its tap is counted, then
 # the topic it names opens), the quiz, the resident's check-in (bot/services/checkin.py), a
@@ -92,33 +93,40 @@ class RateLimited(Exception):
 
 
 class FloodGuard:
-    """A sliding window per key (a sender, a client address): at most `limit` per `window` seconds."""
+    """A sliding window per key (a sender, a client address): at most `limit` per `window` seconds.
+    In this process's memory (the officers' sign-in failures); `SharedFloodGuard` for what
+    several gateways count together."""
 
     def __init__(self, limit: int, window: float = 60.0):
         self.limit = limit
         self.window = window
-        self._seen: dict[str, deque] = defaultdict(deque)
+        self._windows = Windows()
 
     def check(self, key: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        seen = self._seen[key]
-        while seen and now - seen[0] > self.window:
-            seen.popleft()
-        if len(seen) >= self.limit:
+        if self._windows.hit(key, self.window, self.limit, now) >= self.limit:
             raise RateLimited()
-        seen.append(now)
-        self._forget_idle(now)
 
     def count(self, key: str, now: float | None = None) -> int:
         """How many times `key` was counted within the window (without counting this call)."""
-        now = time.monotonic() if now is None else now
-        seen = self._seen.get(key)
-        return 0 if seen is None else sum(1 for at in seen if now - at <= self.window)
+        return self._windows.count(key, self.window, time.monotonic() if now is None else now)
 
-    def _forget_idle(self, now: float) -> None:
-        if len(self._seen) > 50_000:  # forget idle keys
-            for old in [k for k, w in self._seen.items() if not w or now - w[-1] > self.window]:
-                del self._seen[old]
+
+class SharedFloodGuard:
+    """FloodGuard's window kept in the shared store (bot/storage/shared.py), so that every
+    gateway counts a sender's or an address's messages together. Times are wall-clock
+    seconds (the same on every gateway)."""
+
+    def __init__(self, store: Store, name: str, limit: int, window: float = 60.0):
+        self.store, self.name, self.limit, self.window = store, name, limit, window
+
+    async def check(self, key: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        if await self.store.hit(self.name, key, self.window, self.limit, now) >= self.limit:
+            raise RateLimited()
+
+    async def count(self, key: str, now: float | None = None) -> int:
+        return await self.store.count(self.name, key, self.window, time.time() if now is None else now)
 
 
 def _ask_danger() -> BotMessage:
@@ -154,11 +162,14 @@ def _campaign_tap(message: Message) -> Message:
 
 class TurnLocks:
     """One resident's messages are answered one after another, in arrival order (asyncio
-    locks are FIFO), while different residents are answered concurrently."""
+    locks are FIFO), while different residents are answered concurrently. With a shared
+    store the turn also holds that store's lock for the key (at most `TURN_SECONDS`), so two
+    gateways never run one resident's turns at once (across gateways, not in arrival order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store | None = None) -> None:
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._users: dict[Hashable, int] = {}
+        self.store = store
 
     @asynccontextmanager
     async def hold(self, key: Hashable) -> AsyncIterator[None]:
@@ -166,7 +177,11 @@ class TurnLocks:
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                yield
+                if self.store is None:
+                    yield
+                else:
+                    async with self.store.lock("turn", str(key), TURN_SECONDS):
+                        yield
         finally:
             self._users[key] -= 1
             if not self._users[key]:
@@ -175,16 +190,18 @@ class TurnLocks:
 
 class ConversationCore:
     def __init__(self, rasa: RasaClient, rate_per_minute: int, escalation: Escalation | None = None,
-                 usefulness_percent: int = 100):
+                 usefulness_percent: int = 100, store: Store | None = None):
         self.rasa = rasa
-        self.usefulness = usefulness.Usefulness(usefulness_percent)
-        self.flood = FloodGuard(rate_per_minute)
+        # What several gateways share (bot/storage/shared.py): the escalation service's store if
+        # it has one. Per sender: the flood window, the open usefulness question, and a flag
+        # (third party or not) that the last reply mentioned danger (30 min).
+        self.store = store or (escalation.store if escalation else MemoryStore())
+        self.usefulness = usefulness.Usefulness(usefulness_percent, self.store)
+        self.flood = SharedFloodGuard(self.store, "flood", rate_per_minute)
         self.escalation = escalation
-        # sender → (deadline, third party): the last reply mentioned danger (in memory, 30 min)
-        self._danger_mentioned: dict[str, tuple[float, bool]] = {}
-        # One resident's turns and erasures run one after another: a quick exit waits for the
-        # turn in flight, so nothing is stored after it.
-        self.turns = TurnLocks()
+        # One resident's turns and erasures run one after another, on every gateway: a quick
+        # exit waits for the turn in flight, so nothing is stored after it.
+        self.turns = TurnLocks(self.store if self.store.shared else None)
 
     def sender_of(self, message: Message) -> str:
         return pseudonym(message.channel, message.platform_id)
@@ -193,12 +210,12 @@ class ConversationCore:
         """One turn. Whatever fails after the triage (the database, an alert), the resident
         still gets an answer: the emergency text if the message is urgent, 113/115/111 otherwise."""
         sender = self.sender_of(message)
-        self.flood.check(sender)
+        await self.flood.check(sender)
         async with self.turns.hold(sender):
             return await self._handle(message, sender)
 
     async def _handle(self, message: Message, sender: str) -> Reply:
-        asked = self.usefulness.close(sender)
+        asked = await self.usefulness.close(sender)
         if message.payload and message.payload.partition("{")[0] == usefulness.PAYLOAD:
             answer = usefulness.tapped(message.payload)
             return self._usefulness_answer(message.channel, answer if asked else None, answer)
@@ -207,26 +224,26 @@ class ConversationCore:
         if message.payload and message.payload.startswith(("/quiz{", "/quiz_answer{")):
             return Reply(quiz.handle(sender, message.payload))
         if message.payload and message.payload.startswith(checkin.PAYLOAD + "{"):
-            return Reply([BotMessage(checkin.tapped(self.escalation, sender, message.payload))])
+            return Reply([BotMessage(await checkin.tapped(self.escalation, sender, message.payload))])
         if message.payload and choice.answers(message.payload):
             return Reply(choice.handle(sender, message.payload))
         text = nfc(message.text).strip() if message.text else None
         if text is not None and fold(text) in SAFE_WORDS:
-            return self._safe_word(message, sender)
+            return await self._safe_word(message, sender)
         assessment = triage.assess(text) if text else triage.NONE
-        consent_asked = self.escalation.asked.pop(sender, None) if self.escalation else None
+        consent_asked = await self.escalation.asked(sender) if self.escalation else None
         if consent_asked and text and not assessment.urgent:  # an answer to the check-in question just asked
-            thanks = checkin.typed(self.escalation, sender, consent_asked, text)
+            thanks = await checkin.typed(self.escalation, sender, consent_asked, text)
             if thanks:
-                self._danger_mentioned.pop(sender, None)  # "có" here is consent, not danger
+                await self.store.pop("danger", sender)  # "có" here is consent, not danger
                 return Reply([BotMessage(thanks)])
         typed = usefulness.typed(text) if asked and text and not assessment.urgent else None
         if typed:
             return self._usefulness_answer(message.channel, typed, typed)
         rasa_text = self._rasa_text(message, text)
-        mentioned = self._danger_mentioned.pop(sender, None)
-        if mentioned and mentioned[0] > time.monotonic() and _affirms(message, text):
-            third_party = mentioned[1]
+        mentioned = await self.store.pop("danger", sender)
+        if mentioned is not None and _affirms(message, text):
+            third_party = mentioned["third_party"]
             assessment = triage.Assessment(triage.DANGER_NOW, "danger_to_life", "confirmed", third_party)
             rasa_text = "/report_danger" if third_party else "/urgent_danger"
         try:
@@ -239,10 +256,10 @@ class ConversationCore:
                              signals=frozenset({"urgent", "degraded"}))
             return Reply([BotMessage(content.text("degraded"))], signals=frozenset({"degraded"}))
 
-    def _safe_word(self, message: Message, sender: str) -> Reply:
+    async def _safe_word(self, message: Message, sender: str) -> Reply:
         """"thoát": erase and answer neutrally, even if the erasure fails (it is logged)."""
         try:
-            self._erase(sender)
+            await self._erase(sender)
         except Exception as error:
             log.error("safe word: erasing failed (%s) channel=%s", type(error).__name__, message.channel)
         log.info("safe word channel=%s", message.channel)
@@ -278,14 +295,14 @@ class ConversationCore:
         elif "contact_request" in signals:
             reply.messages.append(BotMessage(content.text("contact_unavailable")))
         if _mentions_danger(reply) and not signals & URGENT_SIGNALS.keys():
-            self._remember_danger_mention(sender, assessment.third_party)
-        if self.usefulness.offer(sender, begins, self._offers_usefulness(answer, assessment, signals, reply)):
+            await self.store.put("danger", sender, {"third_party": assessment.third_party}, DANGER_CONFIRM_SECONDS)
+        if await self.usefulness.offer(sender, begins, self._offers_usefulness(answer, assessment, signals, reply)):
             reply.messages.append(usefulness.question())
         if self._subscription(message, sender, signals):
             reply.messages.append(choice.ask_unit())
         self._count(message.channel, begins, signals, data)
         if "erase" in signals:
-            self._erase(sender)
+            await self._erase(sender)
             reply.erased = True
         log.info(
             "turn channel=%s kind=%s safety=%s signals=%s ms=%d",
@@ -359,12 +376,6 @@ class ConversationCore:
         except Exception as error:
             log.warning("activity not counted (%s) channel=%s", type(error).__name__, channel)
 
-    def _remember_danger_mention(self, sender: str, third_party: bool) -> None:
-        now = time.monotonic()
-        if len(self._danger_mentioned) > 50_000:
-            self._danger_mentioned = {k: v for k, v in self._danger_mentioned.items() if v[0] > now}
-        self._danger_mentioned[sender] = (now + DANGER_CONFIRM_SECONDS, third_party)
-
     async def _escalate(self, message, sender, text, assessment, signals, reply: Reply) -> None:
         """Open or join a case when the message is urgent, or queue a request for contact;
         keep an open case informed."""
@@ -395,23 +406,23 @@ class ConversationCore:
             case = escalation.open_case(sender)
             if case is None:
                 if message.channel == "web":  # a check-in question after the case was closed
-                    reply.messages[:0] = escalation.pending_for_web(sender)
+                    reply.messages[:0] = await escalation.pending_for_web(sender)
                 return
             reply.escalation = {"case_id": case.id, "status": case.status}
             escalation.note_place(sender, text=text, location=message.location)
         if text:
             await escalation.resident_message(sender, text)
         if message.channel == "web":
-            reply.messages[:0] = escalation.pending_for_web(sender)
+            reply.messages[:0] = await escalation.pending_for_web(sender)
 
-    def updates(self, channel: str, platform_id: str) -> Reply:
+    async def updates(self, channel: str, platform_id: str) -> Reply:
         """What reached a web resident since their last turn (an officer's relayed messages,
         a check-in question) and the state of their case; the chat page polls this."""
         if self.escalation is None:
             return Reply([])
         sender = pseudonym(channel, platform_id)
         case = self.escalation.open_case(sender)
-        notes = self.escalation.pending_for_web(sender)
+        notes = await self.escalation.pending_for_web(sender)
         return Reply(notes, escalation={"case_id": case.id, "status": case.status} if case else None)
 
     async def forget(self, channel: str, platform_id: str) -> bool:
@@ -419,14 +430,13 @@ class ConversationCore:
         in flight (if any) has finished."""
         sender = pseudonym(channel, platform_id)
         async with self.turns.hold(sender):
-            return self._erase(sender)
+            return await self._erase(sender)
 
-    def _erase(self, sender: str) -> bool:
+    async def _erase(self, sender: str) -> bool:
         """The resident left: their data goes, and an open case stops talking to them."""
-        self._danger_mentioned.pop(sender, None)
-        self.usefulness.forget(sender)
+        await self.store.forget(sender, "danger", *usefulness.NAMES)
         if self.escalation:
-            self.escalation.resident_left(sender)
+            await self.escalation.resident_left(sender)
         return residents.forget(sender)
 
     @staticmethod

@@ -11,7 +11,9 @@ The answer is the next message only: a tap on "Có"/"Chưa" (`/useful{"a":"yes"}
 "có"/"vâng"/"chưa"/"không" (nothing that mentions danger, nothing the triage finds urgent).
 Either is counted once, answered with a thanks, and never reaches Rasa; a typed "có" there is not a confirmation of danger (the
 question never follows a mention of danger). Any other message closes the question unanswered.
-State is in memory: a restart forgets an open question, costing a count, never a reply.
+State is in the shared store (bot/storage/shared.py: this process's memory, or Redis shared by
+every gateway): losing it (a restart without Redis) forgets an open question, costing a count,
+never a reply.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 
 from bot import content
 from bot.messages import BotMessage, Button
 from bot.nlu.normalize import fold
+from bot.storage.shared import MemoryStore, Store
 
 PAYLOAD = "/useful"
 ANSWER_SECONDS = 30 * 60
@@ -37,7 +39,8 @@ INFORMATIONAL = re.compile(
 # Typed answers (folded). Nothing that speaks of danger: "có nguy hiểm" goes the usual way.
 YES = frozenset({"co", "co a", "da co", "vang", "vang a", "da vang", "u", "uh", "ok", "yes", "co huu ich", "huu ich"})
 NO = frozenset({"khong", "khong a", "chua", "chua a", "no", "khong huu ich", "chua huu ich", "chua lam"})
-_MAX_SENDERS = 50_000
+COUNT_SECONDS = 7 * 24 * 3600  # a sender's answers are counted while they keep writing
+NAMES = ("useful", "useful_open")  # the store's names: answers so far, the open question
 
 
 def question() -> BotMessage:
@@ -73,44 +76,29 @@ def informational(answer: list[dict]) -> bool:
 
 
 class Usefulness:
-    """Per sender (in memory): the conversation's number, its informational answers so far, and
-    until when an asked question may be answered."""
+    """Per sender, in the shared store: the conversation's number and its informational answers
+    so far, and whether an asked question may still be answered (for ANSWER_SECONDS)."""
 
-    def __init__(self, percent: int):
+    def __init__(self, percent: int, store: Store | None = None):
         self.percent = percent
-        self._answers: dict[str, tuple[int, int]] = {}  # sender → (conversation, informational answers)
-        self._open: dict[str, float] = {}  # sender → deadline of the asked question
+        self.store = store or MemoryStore()
 
-    def close(self, sender: str) -> bool:
+    async def close(self, sender: str) -> bool:
         """The question is answered by the next message or not at all: was one open?"""
-        return self._open.pop(sender, 0.0) > time.monotonic()
+        return await self.store.pop("useful_open", sender) is not None
 
-    def offer(self, sender: str, begins: bool, eligible: bool) -> bool:
+    async def offer(self, sender: str, begins: bool, eligible: bool) -> bool:
         """Count this answer and say whether to ask now (then the question is open)."""
-        conversation, count = self._answers.get(sender, (0, 0))
-        if begins:
-            conversation, count = conversation + 1, 0
-        count += eligible
-        self._remember(sender, (conversation, count))
+        conversation, count = await self.store.get("useful", sender) or (0, 0)
+        if begins or eligible:  # otherwise nothing changed (one round trip fewer with Redis)
+            conversation, count = (conversation + 1, 0) if begins else (conversation, count)
+            count += eligible
+            await self.store.put("useful", sender, (conversation, count), COUNT_SECONDS)
         ask = eligible and count == OFFER_AT and self._sampled(sender, conversation)
         if ask:
-            self._open[sender] = time.monotonic() + ANSWER_SECONDS
+            await self.store.put("useful_open", sender, 1, ANSWER_SECONDS)
         return ask
-
-    def forget(self, sender: str) -> None:
-        self._answers.pop(sender, None)
-        self._open.pop(sender, None)
 
     def _sampled(self, sender: str, conversation: int) -> bool:
         digest = hashlib.sha256(f"{sender}:{conversation}".encode()).digest()
         return int.from_bytes(digest[:2], "big") % 100 < self.percent
-
-    def _remember(self, sender: str, value: tuple[int, int]) -> None:
-        self._answers.pop(sender, None)
-        self._answers[sender] = value  # newest last
-        if len(self._answers) > _MAX_SENDERS:
-            for old in list(self._answers)[: _MAX_SENDERS // 10]:
-                del self._answers[old]
-        if len(self._open) > _MAX_SENDERS:
-            now = time.monotonic()
-            self._open = {k: v for k, v in self._open.items() if v > now}

@@ -14,6 +14,12 @@ The queue knows nothing about platforms: a channel gives it `send(chat, item)`, 
 raises `RetryLater` or `TemporaryFailure` to be tried again; any other exception fails
 the message (reported to `on_failure`).
 
+Several gateways: with a shared store (bot/storage/shared.py, Redis), every send also takes
+a slot in two schedules kept in Redis, the platform's overall one and the chat's, so the
+gateways together stay within the overall rate and the per-chat spacing; a retry-after
+defers the schedule it names for every gateway. Redis down: each process keeps its own
+rates only (until Redis is back).
+
 The queue reads the time only from its `clock` (time.monotonic unless given) and waits
 with the event loop's timers (`call_later`, `asyncio.sleep`), so the clock must keep the
 loop's pace: asyncio's loop runs on time.monotonic; a test passes `loop.time` of a loop
@@ -31,6 +37,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
+
+from bot.storage.shared import Store
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +104,7 @@ class Outbox:
         on_failure: OnFailure | None = None,
         name: str = "outbox",
         clock: Clock = time.monotonic,
+        store: Store | None = None,
     ):
         self._send = send
         self._clock = clock
@@ -117,6 +126,8 @@ class Outbox:
         self._closing = False
         self._tasks: set[asyncio.Task] = set()
         self._last_sweep = 0.0
+        self._store = store if store is not None and store.shared else None
+        self._schedule = f"outbound-{name}"  # the store's name for this platform's slots
         self.sent = self.failed = self.retried = 0
 
     # ------------------------------------------------------------------ public
@@ -246,6 +257,8 @@ class Outbox:
             if job.future.done():  # cancelled by its sender meanwhile
                 return
             try:
+                if self._store is not None and not await self._shared_slot(key, job):
+                    return  # cancelled while waiting for its slot
                 result = await self._send(key, job.item)
             except RetryLater as error:
                 self.retried += 1
@@ -254,6 +267,8 @@ class Outbox:
                     self._paused_until = max(self._paused_until, until)
                 else:
                     chat.not_before = max(chat.not_before, until)
+                if self._store is not None:
+                    await self._store.defer(self._schedule, "*" if error.scope == "all" else str(key), error.seconds)
                 heapq.heappush(chat.jobs, (job.seq, job))
             except (TemporaryFailure, asyncio.TimeoutError) as error:
                 job.attempts += 1
@@ -274,10 +289,20 @@ class Outbox:
                     job.future.set_result(result)
                 # Spacing counts from the answer, so the platform never sees two sends closer than that.
                 chat.not_before = max(chat.not_before, self._clock() + self._per_chat_interval)
+                if self._store is not None:
+                    await self._store.defer(self._schedule, str(key), self._per_chat_interval)
         finally:
             self._in_flight -= 1
             self._settle(key, chat, self._clock())
             self._wakeup.set()
+
+    async def _shared_slot(self, key: Hashable, job: _Job) -> bool:
+        """Wait for a slot free on every gateway, in the overall schedule and the chat's;
+        False if the message was cancelled meanwhile."""
+        slots = {(self._schedule, "*"): self._spacing, (self._schedule, str(key)): self._per_chat_interval}
+        while (wait := await self._store.reserve(slots)) > 0:
+            await asyncio.sleep(wait)
+        return not job.future.done()
 
     def _fail(self, key: Hashable, job: _Job, error: BaseException) -> None:
         self.failed += 1

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from bot import content
 from bot.messages import Button
 from bot.nlu.normalize import fold
-from bot.services.escalation import Escalation, _event, _opened
+from bot.services.escalation import WAITING_SECONDS, Escalation, _event, _opened
 from bot.storage.db import session_scope
 from bot.storage.models import Case, CaseEvent
 
@@ -46,8 +46,8 @@ async def _ask(service: Escalation, sender: str, channel: str, reply_to: str | N
                question: str) -> bool:
     sent = await service._to_resident(sender, channel, reply_to, content.text(_QUESTION_TEXT[question]),
                                       _buttons(case_id, question))
-    if sent:
-        service.asked[sender] = (case_id, question)
+    if sent:  # in the shared store: the typed answer may reach another gateway
+        await service.store.put("asked", sender, (case_id, question), WAITING_SECONDS)
     return sent
 
 
@@ -89,7 +89,7 @@ async def send_due(service: Escalation) -> int:
     return sent
 
 
-def record(service: Escalation | None, sender: str, case_id: str, answer: str) -> str:
+async def record(service: Escalation | None, sender: str, case_id: str, answer: str) -> str:
     """The resident's answer, on their own case only and once; the text to show them."""
     with session_scope() as session:
         case = session.get(Case, case_id)
@@ -104,20 +104,20 @@ def record(service: Escalation | None, sender: str, case_id: str, answer: str) -
         else:
             return content.text("check_in_closed")
     if service is not None:
-        service.asked.pop(sender, None)
+        await service.store.forget(sender, "asked")
     return content.text(f"check_in_thanks_{answer}")
 
 
-def tapped(service: Escalation | None, sender: str, payload: str) -> str:
+async def tapped(service: Escalation | None, sender: str, payload: str) -> str:
     """A check-in button (its payload was validated as "/check_in{json object}")."""
     try:
         data = json.loads(payload[len(PAYLOAD):])
-        return record(service, sender, str(data["c"]), str(data["a"]))
+        return await record(service, sender, str(data["c"]), str(data["a"]))
     except (ValueError, KeyError, TypeError):
         return content.text("check_in_closed")
 
 
-def typed(service: Escalation, sender: str, asked: tuple[str, str], text: str) -> str | None:
+async def typed(service: Escalation, sender: str, asked: tuple[str, str], text: str) -> str | None:
     """A typed answer to the question just `asked`; None if the text is not one."""
     answer = TYPED[asked[1]].get(fold(text))
-    return record(service, sender, asked[0], answer) if answer else None
+    return await record(service, sender, asked[0], answer) if answer else None

@@ -10,7 +10,9 @@ Nobody reachable at all: the resident is told plainly to call 113, and every coo
 is alerted whatever the roster says. Alerts carry no resident identity.
 
 Channels deliver through an `AlertSender` (Telegram in production, a fake in tests); a
-service never imports a channel.
+service never imports a channel. What must hold across several gateways (the check-in
+question just asked, a web resident's waiting messages, the count of new cases) is in the
+shared store (bot/storage/shared.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import asyncio
 import json
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -36,6 +37,7 @@ from bot.services import roster
 from bot.storage.crypto import Sealer, pseudonym
 from bot.storage.db import session_scope
 from bot.storage.models import AuditLog, Case, CaseEvent, Officer, OfficerMessage, utcnow
+from bot.storage.shared import MemoryStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ OFFICE_DAYS, OFFICE_OPEN, OFFICE_CLOSE = range(0, 5), time(7, 30), time(17, 0)
 QUEUED_RUNG = -1  # schedule(case_id, QUEUED_RUNG, at): notify a queued request at office opening
 FIRST_ALERT_WAIT = 8.0  # seconds the resident's reply waits to know whether an alert got through
 FLOOD_WINDOW = timedelta(minutes=5)
+WAITING_SECONDS = 7 * 24 * 3600  # a web resident's waiting messages, the check-in question asked
 ANONYMOUS = "-"  # a closed case's sender after the retention period
 OUTCOMES = (
     "referred_police", "referred_health", "referred_legal_aid", "referred_shelter",
@@ -98,6 +101,10 @@ def audit(actor: str, action: str, case_id: str | None = None, subject: str | No
         session.add(AuditLog(actor=actor, action=action, case_id=case_id, subject=subject))
 
 
+def _outbox_sealer() -> Sealer:
+    return Sealer("web-outbox")
+
+
 def _message_sealer() -> Sealer:
     return Sealer("case-message")
 
@@ -143,6 +150,7 @@ class Escalation:
         schedule: Callable[[str, int, datetime], None],
         now: Callable[[], datetime] = utcnow,
         cases_per_window: int = 10,
+        store: Store | None = None,
     ):
         self.sender = sender
         self.ack_timeout = ack_timeout
@@ -151,30 +159,31 @@ class Escalation:
         # Flood: past `cases_per_window` new cases in FLOOD_WINDOW, a case without a text rated
         # danger now waits in the queue and officers get one summary per window instead.
         self.cases_per_window = cases_per_window
-        self._recent_cases: deque[datetime] = deque()
+        self.store = store or MemoryStore()
         self._held: list[str] = []
         self._last_summary: datetime | None = None
         self._summary_scheduled = False
-        self.outbox: dict[str, list[BotMessage]] = {}  # web residents: messages shown on the next turn or poll
-        self.asked: dict[str, tuple[str, str]] = {}  # sender → (case, question) just asked (bot/services/checkin.py)
+        # In the store, per sender: "outbox", web residents' messages (sealed) shown on the next
+        # turn or poll; "asked", the check-in question just asked (bot/services/checkin.py).
         self._tasks: set[asyncio.Task] = set()
-        self._open_senders: set[str] | None = None  # only this process opens cases
+        # Senders with open cases, when this process is the only one that opens cases.
+        self._open_senders: set[str] | None = None
         self._replying: set[str] = set()  # cases whose first reply to the resident is being written
 
     # ---------------------------------------------------------------- resident side
     def open_case(self, sender: str) -> Case | None:
         """The resident's open case. Most turns have none: a set of senders with open cases
-        (loaded once; this process is the only one that opens cases) avoids a query."""
-        if self._open_senders is None:
+        (loaded once) avoids a query, when this process is the only gateway opening cases."""
+        if self._open_senders is None and not self.store.shared:
             with session_scope() as session:
                 self._open_senders = set(session.scalars(select(Case.sender).where(Case.status.in_(OPEN))))
-        if sender not in self._open_senders:
+        if self._open_senders is not None and sender not in self._open_senders:
             return None
         with session_scope() as session:
             case = session.scalar(
                 select(Case).where(Case.sender == sender, Case.status.in_(OPEN)).order_by(Case.created_at.desc())
             )
-        if case is None:
+        if case is None and self._open_senders is not None:
             self._open_senders.discard(sender)
         return case
 
@@ -207,7 +216,7 @@ class Escalation:
                 reply_to=_sealer().seal(reply_to.encode()), reporter="third_party" if third_party else "resident",
             ))
             _event(session, case_id, "opened")
-        if self._flooded() and not evidence:
+        if await self._flooded() and not evidence:
             with session_scope() as session:
                 _event(session, case_id, "held_in_flood")
             self._held.append(case_id)
@@ -220,13 +229,11 @@ class Escalation:
         log.info("case opened category=%s severity=%s reachable=%s", case_category, severity, reachable)
         return Report(case_id, "alerting" if reachable else "unreached", True, reachable)
 
-    def _flooded(self) -> bool:
-        """Count this new case; True when more than `cases_per_window` were opened in FLOOD_WINDOW."""
-        now = self.now()
-        self._recent_cases.append(now)
-        while self._recent_cases and now - self._recent_cases[0] > FLOOD_WINDOW:
-            self._recent_cases.popleft()
-        return len(self._recent_cases) > self.cases_per_window
+    async def _flooded(self) -> bool:
+        """Count this new case (on every gateway); True when more than `cases_per_window` were
+        opened in FLOOD_WINDOW."""
+        before = await self.store.hit("cases", "all", FLOOD_WINDOW.total_seconds(), None, self.now().timestamp())
+        return before + 1 > self.cases_per_window
 
     async def _summarise(self) -> None:
         """One alert per FLOOD_WINDOW for the cases held in a flood: "N ca mới — xem hàng chờ"."""
@@ -342,14 +349,13 @@ class Escalation:
                 case.ward = unit
                 _event(session, case.id, "unit_known")
 
-    def resident_left(self, sender: str) -> None:
+    async def resident_left(self, sender: str) -> None:
         """Safe word, /xoa, quick exit: the resident's open cases stop talking to them. The
         relay ends, the sealed channel id is dropped (nothing can be sent to that chat again)
         and the officers who hold or were alerted to the case are told; the case stays open
         for them to record what they did. Closed cases lose the channel id too: no check-in
         ever reaches a resident who left."""
-        self.outbox.pop(sender, None)
-        self.asked.pop(sender, None)
+        await self.store.forget(sender, "outbox", "asked")
         with session_scope() as session:  # the relayed messages go, whatever the case's state
             _forget_messages(session, select(Case.id).where(Case.sender == sender).scalar_subquery())
             session.execute(update(Case).where(Case.sender == sender, Case.status == "closed", Case.reply_to.isnot(None))
@@ -379,8 +385,16 @@ class Escalation:
         for chat in chats:
             await self._alert(case_id, chat, text)
 
-    def pending_for_web(self, sender: str) -> list[BotMessage]:
-        return self.outbox.pop(sender, [])
+    async def pending_for_web(self, sender: str) -> list[BotMessage]:
+        """A web resident's waiting messages, once, whichever gateway wrote or reads them."""
+        sealer = _outbox_sealer()
+        waiting = [json.loads(sealer.open(blob)) for blob in await self.store.take_all("outbox", sender)]
+        return [BotMessage(text, tuple(Button(*b) for b in buttons)) for text, buttons in waiting]
+
+    async def asked(self, sender: str) -> tuple[str, str] | None:
+        """The check-in question (case, question) just asked, if any; it is forgotten."""
+        asked = await self.store.pop("asked", sender)
+        return tuple(asked) if asked else None
 
     async def resident_message(self, sender: str, text: str) -> bool:
         """While an officer holds the case with the relay on, they see the resident's messages."""
@@ -601,7 +615,8 @@ class Escalation:
             return False
         text = f"{content.text('unsolicited_first_line')}\n\n{text}"
         if channel == "web":
-            self.outbox.setdefault(sender, []).append(BotMessage(text, buttons))
+            message = json.dumps([text, [(b.title, b.payload) for b in buttons]])
+            await self.store.append("outbox", sender, _outbox_sealer().seal(message.encode()), WAITING_SECONDS)
             return True
         return bool(self.sender and await self.sender.send_to_resident(channel, reply_to, text, buttons))
 

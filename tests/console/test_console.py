@@ -249,7 +249,7 @@ async def test_acknowledge_write_and_close_go_through_the_desk(console, monkeypa
     assert "Đã chuyển tin nhắn" in written and "Chị đang ở đâu? Tôi gọi lại được không?" in written
     service = escalation._service
     sender = pseudonym("web", "resident-KT000001")
-    assert any("Cán bộ trực: Chị đang ở đâu?" in note.text for note in service.outbox.get(sender, []))
+    assert any("Cán bộ trực: Chị đang ở đâu?" in note.text for note in await service.pending_for_web(sender))
 
     await service.resident_message(sender, "em đang ở nhà hàng xóm")
     _, answered = await console.get(page)
@@ -293,7 +293,7 @@ async def test_relayed_messages_are_erased_with_the_residents_data(console):
     await console.sign_in("can.bo")
     await console.post(f"{page}/ack", page)
     await console.post(f"{page}/write", page, text="Chị an toàn chưa?")
-    escalation._service.resident_left(pseudonym("web", "resident-KT000001"))
+    await escalation._service.resident_left(pseudonym("web", "resident-KT000001"))
     assert escalation.relayed_messages("KT000001") == []
     _, html = await console.get(page)
     assert "Chị an toàn chưa?" not in html

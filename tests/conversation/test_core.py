@@ -21,6 +21,7 @@ from bot.services.escalation import QUEUED_RUNG, Escalation
 from bot.storage.crypto import Sealer
 from bot.storage.db import session_scope
 from bot.storage.models import Case
+from bot.storage.shared import MemoryStore
 from tests.conftest import ROOT
 from tests.services.test_escalation import Clock, RecordingSender
 
@@ -46,10 +47,11 @@ class ScriptedRasa:
         return answer
 
 
-def core_with(rasa, at=WEEKDAY_MORNING):
+def core_with(rasa, at=WEEKDAY_MORNING, store=None):
     timers: list = []
     sender = RecordingSender()
-    service = Escalation(sender, timedelta(minutes=3), lambda c, r, when: timers.append((c, r, when)), Clock(at))
+    service = Escalation(sender, timedelta(minutes=3), lambda c, r, when: timers.append((c, r, when)), Clock(at),
+                         store=store)
     return ConversationCore(rasa, rate_per_minute=100, escalation=service), service, sender, timers
 
 
@@ -100,14 +102,14 @@ async def test_yes_to_another_question_is_not_taken_for_danger(db_url):
     assert answer.escalation is None
 
 
-async def test_yes_long_after_the_mention_is_an_ordinary_yes(db_url, monkeypatch):
-    from bot.conversation import core as core_module
+async def test_yes_long_after_the_mention_is_an_ordinary_yes(db_url):
+    from bot.conversation.core import DANGER_CONFIRM_SECONDS
 
     rasa = ScriptedRasa(_as_rasa(DOMAIN["responses"]["utter_child_abuse"][0]), [{"text": "Vâng."}])
-    core, _, _, _ = core_with(rasa)
+    clock = [0.0]
+    core, _, _, _ = core_with(rasa, store=MemoryStore(clock=lambda: clock[0]))
     await core.handle(Message("web", "resident-4", text="cháu tôi bị đánh"))
-    monkeypatch.setattr(core_module, "DANGER_CONFIRM_SECONDS", 0)
-    core._danger_mentioned = {k: (0.0, v[1]) for k, v in core._danger_mentioned.items()}
+    clock[0] += DANGER_CONFIRM_SECONDS + 1
     answer = await core.handle(Message("web", "resident-4", text="có"))
     assert rasa.received[-1] == "có" and answer.escalation is None
 
@@ -274,7 +276,7 @@ async def test_yes_right_after_the_check_in_consent_question_is_consent_not_dang
     rasa = ScriptedRasa(_as_rasa(DOMAIN["responses"]["utter_child_abuse"][0]))
     core, service, sender, _ = core_with(rasa)
     await core.handle(Message("telegram", "resident-9", text="cháu tôi bị đánh"))  # the reply mentions danger
-    assert core._danger_mentioned
+    assert await core.store.get("danger", core.sender_of(Message("telegram", "resident-9")))
     case_id = await _consent_asked(core, service, "resident-9")
     answer = await core.handle(Message("telegram", "resident-9", text="có"))
     await service.drain()
@@ -320,7 +322,7 @@ async def test_a_web_resident_gets_the_consent_question_on_the_next_poll(db_url)
     await service.drain()
     service.close(report.case_id, "admin", "referred_shelter", follow_up_days=7)
     assert await checkin.ask_consent(service, report.case_id)
-    update = core.updates("web", "resident-12")
+    update = await core.updates("web", "resident-12")
     assert update.escalation is None and update.messages[0].text.endswith(TEXTS["check_in_consent_question"])
     assert [b.title for b in update.messages[0].buttons] == ["Có", "Không"]
-    assert core.updates("web", "resident-12").messages == []
+    assert (await core.updates("web", "resident-12")).messages == []

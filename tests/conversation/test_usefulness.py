@@ -128,14 +128,16 @@ async def test_no_question_at_a_rate_of_zero(db_url):
     assert not any(asked(r) for r in await converse(core, "r-rate", 4))
 
 
-def test_the_rate_picks_conversations_reproducibly():
-    def picks() -> list[list[bool]]:
-        usefulness = Usefulness(50)
-        return [[usefulness.offer(f"sender-{n}", begins=turn == 0, eligible=True) for turn in range(4)]
-                for n in range(40) for _conversation in range(2)]
+async def test_the_rate_picks_conversations_reproducibly():
+    async def picks() -> list[list[bool]]:
+        usefulness, picked = Usefulness(50), []
+        for n in range(40):
+            for _conversation in range(2):
+                picked.append([await usefulness.offer(f"sender-{n}", begins=turn == 0, eligible=True) for turn in range(4)])
+        return picked
 
-    first = picks()
-    assert first == picks()  # the same conversation, the same question
+    first = await picks()
+    assert first == await picks()  # the same conversation, the same question
     assert {tuple(p) for p in first} == {(False, True, False, False), (False, False, False, False)}
 
 

@@ -47,9 +47,9 @@ async def test_consent_is_asked_once_then_one_check_in_when_due_and_the_answer_c
     assert (yes.title, no.title) == ("Có", "Không") and payload(yes) == {"c": case_id, "a": "agree"}
     assert not await checkin.ask_consent(service, case_id)  # once
 
-    assert checkin.tapped(service, "t-1", yes.payload) == content.text("check_in_thanks_agree")
+    assert await checkin.tapped(service, "t-1", yes.payload) == content.text("check_in_thanks_agree")
     assert case(case_id).check_in_consent is True
-    assert checkin.tapped(service, "t-1", no.payload) == content.text("check_in_closed")  # no second answer
+    assert await checkin.tapped(service, "t-1", no.payload) == content.text("check_in_closed")  # no second answer
     assert case(case_id).check_in_consent is True
 
     assert await checkin.send_due(service) == 0  # not yet due
@@ -62,8 +62,8 @@ async def test_consent_is_asked_once_then_one_check_in_when_due_and_the_answer_c
     service.now.at += timedelta(days=1)
     assert await checkin.send_due(service) == 0 and len(recorder.to_residents) == sent + 1  # exactly once
 
-    assert checkin.tapped(service, "t-2", not_helped.payload) == content.text("check_in_closed")  # not their case
-    assert checkin.tapped(service, "t-1", not_helped.payload) == content.text("check_in_thanks_not_helped")
+    assert await checkin.tapped(service, "t-2", not_helped.payload) == content.text("check_in_closed")  # not their case
+    assert await checkin.tapped(service, "t-1", not_helped.payload) == content.text("check_in_thanks_not_helped")
     assert case(case_id).resident_answer == "not_helped" and case(case_id).follow_up_answer is None
     month, _ = stats.this_month_and_year(service.now())
     assert dict(month.by["follow_up"]) == {"not_helped": 1}
@@ -72,7 +72,7 @@ async def test_consent_is_asked_once_then_one_check_in_when_due_and_the_answer_c
 async def test_no_check_in_without_consent(staff):
     service, recorder, case_id = await referred(staff)
     no = recorder.resident_buttons[-1][1]
-    assert checkin.tapped(service, "t-1", no.payload) == content.text("check_in_thanks_decline")
+    assert await checkin.tapped(service, "t-1", no.payload) == content.text("check_in_thanks_decline")
     assert case(case_id).check_in_consent is False
     service.now.at += timedelta(days=4)
     sent = len(recorder.to_residents)
@@ -81,8 +81,8 @@ async def test_no_check_in_without_consent(staff):
 
 async def test_a_resident_who_left_after_agreeing_gets_nothing(staff):
     service, recorder, case_id = await referred(staff)
-    checkin.tapped(service, "t-1", recorder.resident_buttons[-1][0].payload)
-    service.resident_left("t-1")  # safe word, erasure or quick exit
+    await checkin.tapped(service, "t-1", recorder.resident_buttons[-1][0].payload)
+    await service.resident_left("t-1")  # safe word, erasure or quick exit
     service.now.at += timedelta(days=4)
     sent = len(recorder.to_residents)
     assert await checkin.send_due(service) == 0 and len(recorder.to_residents) == sent

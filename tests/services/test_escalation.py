@@ -138,7 +138,7 @@ async def test_acknowledgement_assigns_the_case_and_stops_the_ladder(staff):
     assert await service.acknowledge(report.case_id, staff["coord"]) == "taken"
     await service.ladder_step(report.case_id, 3)
     assert [chat for chat, _, _ in sender.alerts] == ["1004"]
-    assert service.pending_for_web("w-1") and service.pending_for_web("w-1") == []
+    assert await service.pending_for_web("w-1") and await service.pending_for_web("w-1") == []
     with session_scope() as session:
         case = session.get(Case, report.case_id)
         assert case.status == "acknowledged" and case.assigned_officer_id == staff["desk"]
@@ -220,7 +220,7 @@ async def test_a_resident_who_leaves_is_never_written_to_again_and_the_officer_i
     await service.drain()
     await service.acknowledge(report.case_id, staff["desk"])
     before = len(sender.to_residents)
-    service.resident_left("t-10")  # the safe word, /xoa or quick exit
+    await service.resident_left("t-10")  # the safe word, /xoa or quick exit
     await service.drain()
     assert any("đã thoát khỏi cuộc trò chuyện" in text for _chat, text, _b in sender.alerts)
     assert not await service.relay_to_resident(report.case_id, staff["desk"], "Chị còn đó không?")

@@ -33,7 +33,7 @@ async def test_a_referred_case_comes_back_to_the_officer_when_due_and_the_answer
         case = session.get(Case, "KT000001")
         assert case.follow_up_officer_id == officer
         assert timedelta(days=2, hours=23) < case.follow_up_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None) <= timedelta(days=3)
-    asked = escalation._service.pending_for_web(pseudonym("web", "resident-KT000001"))  # the resident's check-in consent
+    asked = await escalation._service.pending_for_web(pseudonym("web", "resident-KT000001"))  # the resident's check-in consent
     assert asked[-1].text.endswith(content.text("check_in_consent_question")) and len(asked[-1].buttons) == 2
     _, queue = await console.get("/console/cases")
     assert "Việc theo dõi đến hạn" not in queue  # not yet
