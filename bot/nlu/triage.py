@@ -86,7 +86,7 @@ def _cues(kind: str, category: str, *patterns: str, negatable: bool | None = Non
 
 
 # Bare words with an everyday reading besides the alarming one (see `Cue.doubt`).
-_ACT_DOUBT = "da|day|tat|troi|vut"  # đã/dạ, dạy/đây/dậy, tất/tắt, trời, vứt
+_ACT_DOUBT = "da|day|tat|troi|vut|quat|dam|danh ba"  # đã/dạ, dạy/đây/dậy, tất/tắt, trời, vứt, quát, dám, danh bạ
 
 
 CUES: list[Cue] = [
@@ -103,15 +103,17 @@ CUES: list[Cue] = [
            r"\b(tha|tha cho) (con|cháu|em) (đi|với)\b"),
     # Severe violence and weapons.
     *_cues("severe", "danger_to_life",
-           rf"\b(cầm|vung|cầm theo|lấy|mài|cầm sẵn|rút|dí|kề|vác|xách) ?(cái |con |cây |chai |khẩu )?{_WEAPON}\b",
-           rf"\b{_WEAPON} (kề|dí|chém|đâm|dọa|vào cổ|vào người)\b",
+           rf"\b(cầm|vung|cầm theo|lấy|mài|cầm sẵn|rút|kề|vác|xách) ?(cái |con |cây |chai |khẩu )?{_WEAPON}\b",
+           rf"\b{_WEAPON} (kề|chém|đâm|dọa|vào cổ|vào người)\b",
            rf"\b(bị|đã bị) {_SEVERE}\b",
            r"\b(bóp cổ|siết cổ|xiết cổ|bóp họng|thắt cổ)\b",
            r"\b(mất|ra nhiều|bê bết|đầy) máu\b", r"\bmáu (chảy|me|đầm đìa|không cầm)\b",
            r"\b(ngất xỉu|ngất đi|bất tỉnh|gãy xương|gãy tay|gãy chân|gãy mũi|vỡ đầu|thủng đầu|bể đầu|rạn xương)\b",
            r"\b(đốt nhà|tạt xăng|tẩm xăng|tạt axit|xịt axit|phóng hỏa|đổ xăng)\b",
            r"\b(đánh|đâm|chém) (chết|đến chết|cho chết|thừa sống thiếu chết|nhừ tử)\b"),
-    *_cues("severe", "danger_to_life", rf"\b{_SEVERE} {_ME}\b", doubt="dam me"),  # đam mê
+    *_cues("severe", "danger_to_life", rf"\b{_WEAPON} dí\b", rf"\bdí ?(cái |con |cây |chai |khẩu )?{_WEAPON}\b",
+           doubt="keo di|di kiem|di keo"),  # kéo đi, đi kiếm
+    *_cues("severe", "danger_to_life", rf"\b{_SEVERE} {_ME}\b", doubt="dam me|dam co"),  # đam mê, dám có
     # Hitting, beating.
     *_cues("act", "danger_to_life",
            rf"\b{_ACT} {_ME}\b", rf"\b(bị|đang bị) ({_ACT}|đánh ghen)\b", rf"\bbị (\w+ ){{1,2}}{_ACT}\b",
@@ -178,7 +180,7 @@ CUES: list[Cue] = [
            r"\b(kết thúc|chấm dứt|kết liễu) (tất cả|cuộc đời|cuộc sống|đời mình|mạng sống|mọi thứ)\b",
            r"\b(uống|nuốt) (thuốc ngủ|thuốc chuột|thuốc trừ sâu|cả vỉ thuốc|nhiều thuốc|hết vỉ thuốc|cả lọ thuốc|thuốc diệt cỏ)\b",
            r"\b(mua|gom|tích|để dành|cầm|có sẵn) (\w+ ){0,3}(thuốc ngủ|thuốc chuột|thuốc trừ sâu|thuốc diệt cỏ)\b",
-           r"\b(cắt|rạch|cứa) (tay|cổ tay|mạch|cổ)\b", r"\b(nhảy|gieo mình) (sông|cầu|lầu|xuống sông|từ tầng|xuống)\b",
+           r"\b(cắt|rạch) (tay|cổ tay|mạch|cổ)\b", r"\b(nhảy|gieo mình) (sông|cầu|lầu|xuống sông|từ tầng|xuống)\b",
            r"\btreo cổ\b", r"\b(biến mất|ra đi) (mãi mãi|khỏi thế giới này|vĩnh viễn)\b",
            r"\b(không|chẳng) (còn )?(lý do|gì) để sống\b", r"\b(vĩnh biệt|lời cuối)\b",
            # Farewell letters, in the words they are really written in.
@@ -202,8 +204,8 @@ CUES: list[Cue] = [
            r"\b(nguy hiểm|khẩn cấp|không an toàn)\b", r"\b(sợ|hoảng) (quá|lắm|chết|hãi)\b",
            r"\bkhông (dám|thể) về nhà\b", r"\b(mất liên lạc|không liên lạc được)( với)? (con|em|cháu|vợ|chị|nó)\b"),
     # Typed without marks these are also everyday words ("tu tu" = từ từ, slowly; "chay mau"
-    # = chạy mau, run quickly): with marks they count fully, without them the bot asks.
-    *_cues("self_harm", "self_harm", r"\btự tử\b", bare_doubt=True),
+    # = chạy mau, run quickly; "cua co" = của cô): with marks they count fully, without them the bot asks.
+    *_cues("self_harm", "self_harm", r"\btự tử\b", r"\bcứa (tay|cổ tay|mạch|cổ)\b", bare_doubt=True),
     *_cues("severe", "danger_to_life", r"\b(chảy|chảy nhiều) máu\b", bare_doubt=True),
     # Forced labour and scam compounds (held, watched, beaten for quotas): high risk, the bot
     # asks; these words are as common in stories told after an escape as in pleas.
@@ -243,9 +245,10 @@ IDIOMS = [marked_regex(p) for p in [
 ]]
 # Words whose folded form is alarming but that the resident wrote with settling marks, and
 # everyday phrases typed without marks that are far likelier than the alarming reading:
-# "dạ" opening a sentence, "đã có", "đối xử".
+# "dạ" opening a sentence, "đã có", "đối xử", "mâu thuẫn", "mẫu đơn", "dạo này".
 EXACT_IDIOMS = [marked_regex(p, exact=True) for p in [
-    r"\btừ từ\b", r"\btừng trải\b", r"^da\b", r"\bda co\b", r"\bdoi xu\b"]]
+    r"\btừ từ\b", r"\btừng trải\b", r"^da\b", r"\bda co\b", r"\bdoi xu\b",
+    r"\bmau (thuan|giao|don)\b", r"\bdao (nay|gan day|truoc)\b"]]
 
 _NEGATION = marked_regex(
     r"\b(không|chưa|đâu có|không có ai|chưa bao giờ|không bao giờ|không còn|chưa từng|không hề)\b( \w+){0,3}$"

@@ -288,6 +288,17 @@ def test_a_negation_typed_with_its_marks_still_cancels():
     "toi nay 30 tuoi, chong toi hay danh toi",  # tôi nay … tuổi
     "luc bay gio toi bi chong danh",  # lúc bấy giờ
     "no dang hinh em bi danh len mang",  # đăng hình
+    "em thich bai giang cua co",  # của cô, not cứa cổ
+    "em dang di kiem viec lam",  # đi kiếm, not dí kiếm
 ])
 def test_everyday_unmarked_words_that_look_alarming_do_not_escalate(text):
     assert not assess(text).urgent, text
+
+
+@pytest.mark.parametrize("text", [
+    "da em dang o nha a",
+    "chong em dang doi xu te voi em",
+    "vo chong em dang mau thuan",
+])
+def test_everyday_unmarked_phrases_are_not_even_asked_about(text):
+    assert assess(text).level == "none", text
