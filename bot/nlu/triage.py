@@ -31,7 +31,8 @@ one. Measured on real letters typed without marks, these raised false alarms, so
 - in a letter, an unmarked "dang" (đang, but also đáng, đăng, đằng, dạng) places violence
   now only when something else in the letter does too (a time word such as "tối nay",
   "bây giờ", "vừa xong", "hôm nay", a marked or unambiguous now-word, a cry for help);
-  otherwise the bot asks. A short message keeps "dang" as "now" (recall first);
+  otherwise the bot asks. A short message keeps "dang" as "now" (recall first). "toi nay"
+  after "từ …" is "tới nay" (since then), not "tối nay" (tonight);
 - a cue whose key word typed bare is mostly an everyday word ("da": đã/dạ, "day": dạy/đây,
   "ban": bạn, "giam": giảm, "troi": trời) gives at most high risk: the bot asks;
 - a few everyday phrases typed bare are removed like idioms ("dạ" opening a sentence,
@@ -306,7 +307,8 @@ _FAILURE = marked_regex(
 )
 # "đang" typed without marks is as often đáng, đăng, đằng, dạng: in a letter it places the
 # danger now only when something else in the letter does too (`_NOW_ELSEWHERE`, a cry for help).
-_BARE_NOW = frozenset({"dang", "con dang"})
+_BARE_NOW = frozenset({"dang", "con dang", "gio day"})  # giờ đây, or giờ đấy (then)
+_SINCE = marked_regex(r"\b(từ|kể từ)( \w+){0,8} $")
 _RECENT = marked_regex(
     r"\b(vừa xong|vừa rồi|vừa nãy|vừa mới|lúc nãy|khi nãy|hồi nãy|ban nãy|hôm nay|bữa nay|sáng nay|trưa nay)\b")
 _SENTENCE = re.compile(r"(?<=[.!?…;\n])\s*|\s*\n\s*")
@@ -349,6 +351,13 @@ def _clean(sentence: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _deixis(clean: str) -> list[str]:
+    """The words that place a sentence now. Without marks "toi nay" after "từ …" is "(từ …)
+    tới nay", since then, not "tối nay", tonight."""
+    return [m.group(0) for m in _DEIXIS.finditer(clean)
+            if not (m.group(0) == "toi nay" and _SINCE.search(clean[:m.start()]))]
+
+
 def _time(clean: str, start: int, end: int, letter: bool, corroborated: bool = True) -> str:
     """now | now? | soon | past | habitual | unmarked, for the cue at clean[start:end]. In a
     letter only words that place the sentence now count, or "đang"/"vẫn bị" right before the
@@ -356,7 +365,7 @@ def _time(clean: str, start: int, end: int, letter: bool, corroborated: bool = T
     places it now (not `corroborated`), the time is "now?" (the bot asks)."""
     before, after = clean[max(0, start - 60):start], clean[end:end + 50]
     near = before[-20:] if letter else before
-    words = [m.group(0) for m in _DEIXIS.finditer(clean)] + [
+    words = _deixis(clean) + [
         m.group(0) for part in (near, clean[start:end], "" if letter else after) for m in _NOW.finditer(part)]
     if words:
         doubtful = letter and not corroborated and all(w in _BARE_NOW for w in words)
@@ -398,7 +407,7 @@ def assess(text: str) -> Assessment:
     kinds: set[str] = set()
     cleaned = [c for c in (_clean(s) for s in sentences(text)) if c]
     corroborated = not letter or any(
-        _DEIXIS.search(c) or _RECENT.search(c) or any(m.group(0) not in _BARE_NOW for m in _NOW.finditer(c))
+        _deixis(c) or _RECENT.search(c) or any(m.group(0) not in _BARE_NOW for m in _NOW.finditer(c))
         or any(cue.kind == "cry" and cue.pattern.search(c) for cue in CUES) for c in cleaned)
     for clean in cleaned:
         for priority, cue in enumerate(CUES):

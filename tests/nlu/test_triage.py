@@ -169,6 +169,8 @@ def test_stories_of_past_harm_or_despair_ask_instead_of_escalating(text):
 @pytest.mark.parametrize("text", [
     "từ đó tới nay chồng em vẫn đánh em mỗi khi say",
     "tu do toi nay chong em van danh em moi khi say",
+    "chong em danh em tu nam 2019 toi nay, lan nao say cung vay",  # từ … tới nay, not tối nay
+    "tu khi cuoi toi nay anh ay danh em nhieu lan",
     "Chồng đánh em suốt mấy năm, bây giờ em phải làm sao?",
     "chong danh em suot may nam, bay gio em phai lam sao",
 ])
