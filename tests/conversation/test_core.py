@@ -92,6 +92,29 @@ async def test_yes_after_a_gateway_text_that_mentions_danger_escalates_even_with
     assert answer.messages[0].text.startswith("Hãy gọi ngay 113")
 
 
+@pytest.mark.parametrize("text", [
+    "cuu toi", "no dang danh toi", "anh ta cam dao dang o ngoai cua", "cha dang danh em",
+    "chong em dang dung ngoai cua cam dao",
+])
+async def test_a_short_unmarked_cry_escalates_at_once_even_with_rasa_down(db_url, text):
+    core, service, _, _ = core_with(ScriptedRasa(RasaUnavailable("down")))
+    answer = await core.handle(Message("web", "resident-10", text=text))
+    await service.drain()
+    assert answer.escalation is not None
+    assert answer.messages[0].text == TEXTS["emergency"]
+
+
+async def test_an_unmarked_story_whose_only_now_is_dang_is_asked_about_and_yes_escalates(db_url):
+    from tests.nlu.test_triage import UNMARKED_PAST_LETTERS
+
+    core, service, _, _ = core_with(ScriptedRasa(RasaUnavailable("down"), RasaUnavailable("down")))
+    first = await core.handle(Message("web", "resident-11", text=UNMARKED_PAST_LETTERS[0]))
+    assert first.escalation is None and DANGER.search(first.messages[-1].text)
+    answer = await core.handle(Message("web", "resident-11", text="co"))
+    await service.drain()
+    assert answer.escalation is not None
+
+
 async def test_yes_to_another_question_is_not_taken_for_danger(db_url):
     ask_safe = DOMAIN["responses"]["utter_ask_safe_to_talk"][0]
     rasa = ScriptedRasa(_as_rasa(ask_safe), [{"text": "Cảm ơn bạn."}])

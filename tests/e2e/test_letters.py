@@ -88,6 +88,25 @@ def test_a_letter_telling_danger_now_escalates_at_once(stack):
     assert texts(body).startswith("Hãy gọi ngay 113")
 
 
+def test_an_unmarked_story_whose_only_now_is_dang_is_asked_and_yes_escalates(stack):
+    from tests.nlu.test_triage import UNMARKED_PAST_LETTERS
+
+    session = new_session()
+    status, first = stack.chat(session, text=UNMARKED_PAST_LETTERS[0])
+    assert status == 200 and first["escalation"] is None
+    assert "nguy hiểm ngay lúc này" in texts(first)
+    status, second = stack.chat(session, text="co")
+    assert second["escalation"] is not None
+
+
+def test_a_letter_telling_danger_now_without_marks_escalates_at_once(stack):
+    from tests.letters.evaluate import unaccent
+
+    status, body = stack.chat(new_session(), text=unaccent(LETTER_DANGER_NOW))
+    assert body["escalation"] is not None
+    assert texts(body).startswith("Hãy gọi ngay 113")
+
+
 @pytest.mark.parametrize("first", [
     "con tôi bị bố nó đánh thì báo ở đâu",  # the child-protection answer says "nếu trẻ đang gặp nguy hiểm…"
     "qwrt zxcv plmk",  # the fallback

@@ -169,6 +169,8 @@ def test_stories_of_past_harm_or_despair_ask_instead_of_escalating(text):
 @pytest.mark.parametrize("text", [
     "từ đó tới nay chồng em vẫn đánh em mỗi khi say",
     "tu do toi nay chong em van danh em moi khi say",
+    "chong em danh em tu nam 2019 toi nay, lan nao say cung vay",  # từ … tới nay, not tối nay
+    "tu khi cuoi toi nay anh ay danh em nhieu lan",
     "Chồng đánh em suốt mấy năm, bây giờ em phải làm sao?",
     "chong danh em suot may nam, bay gio em phai lam sao",
 ])
@@ -215,3 +217,90 @@ def test_threats_ransom_and_border_crossings_are_at_least_asked_about(text):
 def test_or_else_is_not_a_negation_but_a_real_no_still_is():
     assert assess("không tao chém mày").level != "none"
     assert assess("anh ấy không bị ai đe dọa").level == "none"
+
+
+# --- typed without marks: letters that only look like danger now by their letters ----------
+# Written for these tests. Without marks "dang" is đang (now) but also đáng, đăng, đằng, dạng;
+# "da" is đá but mostly đã or dạ; "day" đẩy but mostly dạy, đây, dậy; "doi xu" is đối xử.
+
+UNMARKED_PAST_LETTERS = [
+    # đáng bị: "do I deserve to be beaten?", a story told two years later
+    "Em lay chong duoc 9 nam, co hai chau. Hai nam truoc em lam mat tien cua chong, anh ay noi em co dang bi "
+    "danh khong thi em cung khong biet. Tu do anh ay khong danh em nua nhung hay chui em. Em muon ly hon thi "
+    "con nho o voi ai?",
+    # đăng: the ex posted the story online
+    "Chao luat su. Nam ngoai em chia tay nguoi yeu vi anh ta hay ghen. Thang truoc anh ta dang lai chuyen em bi "
+    "danh hoi con quen nhau len nhom facebook cua truong, ai cung biet. Em co the kien anh ta toi gi va can "
+    "nhung giay to nao?",
+    # đáng ra / dễ dàng: looking back on a marriage that is over
+    "Dang ra toi phai bo anh ta tu lau. Ngay moi cuoi anh ta da de dang danh toi chi vi mot bua com nguoi. "
+    "Nay toi da ly hon duoc ba nam, con o voi toi. Toi muon doi them tien cap duong thi lam the nao?",
+]
+
+
+@pytest.mark.parametrize("text", UNMARKED_PAST_LETTERS)
+def test_an_unmarked_letter_whose_only_now_is_dang_asks_instead_of_escalating(text):
+    result = assess(text)
+    assert not result.urgent, text
+    assert result.level == "high_risk", text  # violence is told: the bot still asks
+
+
+@pytest.mark.parametrize("text", [
+    # đang with something else in the letter that places it now: a time word, a cry for help
+    "Em lay chong 5 nam, anh ay hay say ruou chui boi em. Toi nay anh ay ve say, dap pha het do dac trong "
+    "nha. Gio anh ay dang cam dao dung ngoai cua phong, em voi con o trong nay, em so lam",
+    "Chi oi em lay chong 4 nam roi, truoc gio anh ay chi chui thoi. Nhung ma hom nay anh ay thua bac ve, "
+    "anh ay dang danh em trong bep, con em khoc suot, cuu em voi",
+])
+def test_an_unmarked_letter_with_another_sign_of_now_still_escalates(text):
+    assert assess(text).urgent, text
+
+
+@pytest.mark.parametrize("text", [
+    "cuu toi",
+    "no dang danh toi",
+    "anh ta cam dao dang o ngoai cua",
+    "ck dang danh e",
+    "chong em dang bop co em",
+    "no dang cam dao doi giet em",
+    "em dang tron trong nha ve sinh",
+    "cha dang danh em",  # cha is father here, not chả (a negation)
+    "chong em dang dung ngoai cua cam dao",  # đứng, not đừng
+    "nguoi yeu cu dang dung truoc nha doa giet em",
+    "no het len roi dang danh me con em",  # hét, not hết
+    "chang trai do dang danh em",  # chàng, not chẳng
+])
+def test_short_unmarked_cries_still_escalate_at_once(text):
+    assert assess(text).urgent, text
+
+
+def test_a_negation_typed_with_its_marks_still_cancels():
+    assert not assess("chẳng ai đánh tôi cả").urgent
+    assert assess("hết bị đánh rồi, giờ em ổn").level != "danger_now"
+
+
+@pytest.mark.parametrize("text", [
+    "da em dang o nha a",  # dạ
+    "toi dang day con hoc bai",  # dạy con
+    "chong em dang doi xu te voi em",  # đối xử
+    "em bi ban lua mat tien",  # bị bạn lừa
+    "em bi giam luong thang nay",  # giảm lương
+    "hom nay troi co mua khong",  # trời
+    "ban an sang chua",  # bạn ăn sáng
+    "toi nay 30 tuoi, chong toi hay danh toi",  # tôi nay … tuổi
+    "luc bay gio toi bi chong danh",  # lúc bấy giờ
+    "no dang hinh em bi danh len mang",  # đăng hình
+    "em thich bai giang cua co",  # của cô, not cứa cổ
+    "em dang di kiem viec lam",  # đi kiếm, not dí kiếm
+])
+def test_everyday_unmarked_words_that_look_alarming_do_not_escalate(text):
+    assert not assess(text).urgent, text
+
+
+@pytest.mark.parametrize("text", [
+    "da em dang o nha a",
+    "chong em dang doi xu te voi em",
+    "vo chong em dang mau thuan",
+])
+def test_everyday_unmarked_phrases_are_not_even_asked_about(text):
+    assert assess(text).level == "none", text
