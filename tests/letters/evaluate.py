@@ -36,7 +36,8 @@ HERE = Path(__file__).resolve().parent
 TARGETS = {"topic": 0.90, "fallback_max": 0.05, "recall": 1.00, "precision": 0.90, "none_alerts_max": 0.03}
 # What `--enforce` fails on: the targets, except where a measured value is still below its
 # target; then the measured value, so that nothing gets worse (README, "Quality figures").
-FLOORS = {"unaccented": {"precision": 0.84}}
+# Every target is met today (2026-12-02), so there is no floor.
+FLOORS: dict[str, dict[str, float]] = {}
 FALLBACK_TEXT = "Mình chưa chắc đã hiểu đúng ý bạn"
 # Answers that are not utter_topic_* but answer a topic (intent answers, the directory).
 RESPONSE_TOPICS = {
