@@ -143,6 +143,7 @@ class Escalation:
         schedule: Callable[[str, int, datetime], None],
         now: Callable[[], datetime] = utcnow,
         cases_per_window: int = 10,
+        one_process: bool = True,
     ):
         self.sender = sender
         self.ack_timeout = ack_timeout
@@ -159,22 +160,24 @@ class Escalation:
         self.asked: dict[str, tuple[str, str]] = {}  # sender → (case, question) just asked (bot/services/checkin.py)
         self._tasks: set[asyncio.Task] = set()
         self._open_senders: set[str] | None = None  # only this process opens cases
+        self._one_process = one_process  # else another gateway may open a case: always ask the database
         self._replying: set[str] = set()  # cases whose first reply to the resident is being written
 
     # ---------------------------------------------------------------- resident side
     def open_case(self, sender: str) -> Case | None:
         """The resident's open case. Most turns have none: a set of senders with open cases
-        (loaded once; this process is the only one that opens cases) avoids a query."""
-        if self._open_senders is None:
+        (loaded once; this process is the only one that opens cases) avoids a query.
+        With several gateways the database is asked every time."""
+        if self._open_senders is None and self._one_process:
             with session_scope() as session:
                 self._open_senders = set(session.scalars(select(Case.sender).where(Case.status.in_(OPEN))))
-        if sender not in self._open_senders:
+        if self._open_senders is not None and sender not in self._open_senders:
             return None
         with session_scope() as session:
             case = session.scalar(
                 select(Case).where(Case.sender == sender, Case.status.in_(OPEN)).order_by(Case.created_at.desc())
             )
-        if case is None:
+        if case is None and self._open_senders is not None:
             self._open_senders.discard(sender)
         return case
 
