@@ -254,7 +254,8 @@ def check_topology(settings: Settings) -> None:
     Telegram in webhook mode (polling cannot be shared)."""
     if settings.gateways == 1 and settings.rasa_servers == 1:
         return
-    what = f"{settings.gateways} gateways and {settings.rasa_servers} Rasa servers"
+    what = (f"{settings.gateways} gateway{'s' if settings.gateways > 1 else ''} and "
+            f"{settings.rasa_servers} Rasa server{'s' if settings.rasa_servers > 1 else ''}")
     if not settings.database_url.startswith("postgresql"):
         raise ConfigError(f"{what} need DATABASE_URL on PostgreSQL (SQLite serves one gateway and one Rasa server)")
     if settings.redis_url is None:
