@@ -50,6 +50,9 @@ CATEGORIES = {  # safety-net / intent category → (case category, severity)
 OFFICE_DAYS, OFFICE_OPEN, OFFICE_CLOSE = range(0, 5), time(7, 30), time(17, 0)
 QUEUED_RUNG = -1  # schedule(case_id, QUEUED_RUNG, at): notify a queued request at office opening
 FIRST_ALERT_WAIT = 8.0  # seconds the resident's reply waits to know whether an alert got through
+# A timer for the first rung too, in case this gateway dies between opening the case and
+# claiming that rung (another gateway, or this one restarted, then sends the first alerts).
+FIRST_RUNG_RESCUE = timedelta(seconds=30)
 FLOOD_WINDOW = timedelta(minutes=5)
 ANONYMOUS = "-"  # a closed case's sender after the retention period
 OUTCOMES = (
@@ -219,6 +222,7 @@ class Escalation:
                 self._spawn(self._summarise())
             log.warning("case opened during a flood: held for the summary alert")
             return Report(case_id, "alerting", True, True)
+        self.schedule(case_id, 0, self.now() + FIRST_RUNG_RESCUE)  # a no-op once rung 0 is claimed
         reachable = await self._first_alerts(case_id)
         log.info("case opened category=%s severity=%s reachable=%s", case_category, severity, reachable)
         return Report(case_id, "alerting" if reachable else "unreached", True, reachable)
@@ -439,9 +443,11 @@ class Escalation:
                                     "escalated" if rung > 0 and self._was_alerted(case_id) else "first")
             buttons = (Button(content.text("alert_button_take"), f"ack:{case_id}"),
                        Button(content.text("alert_button_pass"), f"pass:{case_id}"))
-            delivered = await self._send_alerts(case_id, rung, recipients, text, buttons)
-            if delivered:
-                self.schedule(case_id, rung + 1, self.now() + self.ack_timeout)
+            # The next rung's timer before sending: if this process dies while sending, the
+            # ladder still climbs. When nobody gets the alert the loop climbs at once, and that
+            # timer finds the rung already taken.
+            self.schedule(case_id, rung + 1, self.now() + self.ack_timeout)
+            if await self._send_alerts(case_id, rung, recipients, text, buttons):
                 return
             rung += 1
         await self._unreached(case_id)
