@@ -1,0 +1,319 @@
+"""The scaled-out stack (`gbvbot run` with 2 gateways and 2 Rasa servers on PostgreSQL and
+Redis) under a bounded load, while its parts fail: a gateway, a Rasa server and the
+scheduler's leader are killed with SIGKILL, Redis is killed and started again, and
+PostgreSQL drops every connection of the stack.
+
+What must hold: every urgent message the gateway accepted is escalated exactly once; no
+officer alert is lost or sent twice (the fake Telegram counts them); each ladder timer
+fires once, on whichever gateway leads; residents get 113/115 while parts are down. The
+figures are printed for the report (`pytest -m faults -s`).
+
+Our own redis-server on a free port and a fresh PostgreSQL schema: the machine's shared
+Redis and the other schemas are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import PG_URL, _drop_all
+from tests.e2e.conftest import SECRET, alive, free_port, start_stack, stop_stack
+from tests.e2e.test_escalation_flow import gbvbot
+from tests.fakes import InThread
+from tests.fakes import telegram as tg
+
+pytestmark = [pytest.mark.faults, pytest.mark.postgres]
+
+T = 6  # seconds an alert waits for acknowledgement
+OFFICER, BACKUP = 730001, 730002
+URGENT = "cứu em với, chồng em đang cầm dao đòi giết em"
+QUESTIONS = ("xin chào", "quyền của tôi là gì", "tìm nơi tạm lánh", "luật phòng chống bạo lực gia đình",
+             "chồng em hay chửi mắng em thì sao", "cảm ơn")
+CASE = re.compile(r"CA KHẨN CẤP ([0-9A-F]{8})")
+
+
+def free_pair() -> int:
+    """A port p with p + 1 free too (two Rasa servers)."""
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+
+
+class OwnRedis:
+    """A redis-server of this test only: no persistence, in a temporary directory."""
+
+    def __init__(self, directory):
+        self.directory, self.port = directory, free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+
+@dataclass
+class Turn:
+    phase: str
+    urgent: bool
+    session: str
+    status: int  # 0: no HTTP answer (connection reset, refused, timeout)
+    ms: float
+    body: dict | None
+
+
+@dataclass
+class Load:
+    """Residents on the web chat: `chatters` asking questions (a new session every 4 turns),
+    and one new resident every `urgent_every` seconds writing an emergency."""
+
+    url: str
+    chatters: int = 2
+    urgent_every: float = 1.5
+    phase: str = "warm-up"
+    turns: list[Turn] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _post(self, session: str, message: str, urgent: bool) -> None:
+        request = urllib.request.Request(self.url + "/api/chat", data=json.dumps({"session_id": session, "text": message}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        phase, began, status, body = self.phase, time.monotonic(), 0, None
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, body = response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except (OSError, ValueError):
+            pass
+        self.turns.append(Turn(phase, urgent, session, status, (time.monotonic() - began) * 1000, body))
+
+    def _chatter(self, number: int) -> None:
+        n, session = 0, ""
+        while not self._stop.is_set():
+            session = f"c{number}x{n // 4}{uuid.uuid4().hex[:8]}" if n % 4 == 0 else session
+            self._post(session, QUESTIONS[n % len(QUESTIONS)], urgent=False)
+            n += 1
+
+    def _urgent(self) -> None:
+        while not self._stop.wait(self.urgent_every):
+            self._post("u" + uuid.uuid4().hex, URGENT, urgent=True)
+
+    def __enter__(self) -> Load:
+        self.threads = [threading.Thread(target=self._chatter, args=(n,), daemon=True) for n in range(self.chatters)]
+        self.threads.append(threading.Thread(target=self._urgent, daemon=True))
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+def first_text(turn: Turn) -> str:
+    return turn.body["messages"][0]["text"] if turn.body and turn.body.get("messages") else ""
+
+
+def degraded(turn: Turn) -> bool:
+    return turn.body is not None and "hạn chế" in " ".join(m["text"] for m in turn.body.get("messages", []))
+
+
+def pids(stack, name: str) -> list[int]:
+    """Live pids of a child ("gateway-1", "rasa-2"), from the supervisor's "started" lines."""
+    found = [int(m.group(1)) for line in list(stack.output)
+             if (m := re.search(rf"started {re.escape(name)} \(pid (\d+)\)", line))]
+    return [pid for pid in found if alive(pid)]
+
+
+def leader(stack) -> int | None:
+    for line in reversed(list(stack.output)):
+        if (m := re.search(r"this gateway leads \(pid (\d+)\)", line)) and alive(int(m.group(1))):
+            return int(m.group(1))
+    return None
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    tmp = tmp_path_factory.mktemp("stack-faults")
+    app = f"gbvbot_faults_{os.getpid()}"  # names the stack's connections, to cut only those
+    schema_url = _drop_all(PG_URL, app)
+    database = f"{schema_url}&application_name={app}"
+    redis = OwnRedis(tmp)
+    redis.start()
+    env = {**os.environ, "DATABASE_URL": database, "GBVBOT_SECRET_KEY": SECRET, "GBVBOT_VAR_DIR": str(tmp)}
+    gbvbot(env, "db", "upgrade")
+    gbvbot(env, "officers", "add", "--name", "Cán bộ A", "--agency", "police", "--units", "*", "--telegram-id", str(OFFICER))
+    gbvbot(env, "officers", "add", "--name", "Cán bộ B", "--agency", "womens_union", "--role", "backup", "--telegram-id", str(BACKUP))
+    shifts = tmp / "shifts.csv"
+    shifts.write_text("officer_id,weekday,start,end\n" + "".join(
+        f"{officer},{day},00:00,24:00\n" for officer in (1, 2) for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")))
+    gbvbot(env, "roster", "import", str(shifts))
+    try:
+        with InThread(tg.FakeTelegram()) as telegram:
+            stack = start_stack(tmp, database, {
+                "GBVBOT_GATEWAYS": "2", "GBVBOT_RASA_SERVERS": "2", "GBVBOT_RASA_PORT": str(free_pair()),
+                "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+                "TELEGRAM_BOT_TOKEN": tg.TOKEN, "TELEGRAM_API_BASE_URL": telegram.fake.base_url,
+                "TELEGRAM_WEBHOOK_URL": "https://faults.example/webhooks/telegram",
+                "TELEGRAM_WEBHOOK_SECRET": "faults-webhook-secret-0123456789abcdef",
+                "GBVBOT_ACK_TIMEOUT_SECONDS": str(T), "GBVBOT_CASES_PER_5_MINUTES": "1000",
+                "GBVBOT_RATE_PER_MINUTE": "1000",
+            })
+            try:
+                yield stack, telegram, redis, schema_url, app
+            finally:
+                leftovers = stop_stack(stack)
+            assert not leftovers
+    finally:
+        if redis.process and redis.process.poll() is None:
+            redis.kill()
+        _drop_all(PG_URL, app, create=False)
+
+
+def test_killing_parts_under_load_loses_no_emergency_and_sends_no_alert_twice(world):
+    stack, telegram, redis, schema_url, app = world
+    figures: dict[str, object] = {}
+    database = create_engine(schema_url, future=True)
+    with Load(stack.url) as load:
+        time.sleep(4)
+
+        load.phase = "gateway killed"
+        follower = next(pid for name in ("gateway-1", "gateway-2") for pid in pids(stack, name) if pid != leader(stack))
+        os.kill(follower, signal.SIGKILL)
+        time.sleep(5)
+
+        load.phase = "rasa killed"
+        os.kill(pids(stack, "rasa-1")[0], signal.SIGKILL)
+        time.sleep(5)
+
+        load.phase = "leader killed"
+        old = leader(stack)
+        assert old is not None
+        killed_at = time.monotonic()
+        os.kill(old, signal.SIGKILL)
+        assert wait_for(lambda: leader(stack) not in (None, old), 10), "no gateway took the lead within 10 s"
+        figures["failover_s"] = round(time.monotonic() - killed_at, 2)
+        time.sleep(3)
+
+        load.phase = "redis down"
+        redis.kill()
+        time.sleep(4)
+        redis.start()
+        load.phase = "redis back"
+        time.sleep(4)
+
+        load.phase = "postgresql cut"
+        for _ in range(2):
+            with database.begin() as conn:
+                figures.setdefault("pg_connections_cut", 0)
+                figures["pg_connections_cut"] += len(conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :app"), {"app": app}).all())
+            time.sleep(1.5)
+        time.sleep(3)
+        load.phase = "after"
+        time.sleep(2)
+
+    # Every ladder runs to its end (officer, then the backup after T, then nobody: unreached),
+    # including cases whose gateway died before the first alert (their first-rung timer, 30 s).
+    def cases() -> dict[str, str]:
+        with database.connect() as conn:
+            return dict(conn.execute(text("SELECT id, status FROM cases")).all())
+
+    assert wait_for(lambda: set(cases().values()) <= {"unreached"}, 90), Counter(cases().values())
+    time.sleep(T + 1)  # a timer that would fire twice has had time to
+    with database.connect() as conn:
+        escalated = Counter(conn.execute(text(
+            "SELECT case_id FROM case_events WHERE kind = 'escalated' AND rung = 1")).scalars())
+        opened = Counter(conn.execute(text("SELECT case_id FROM case_events WHERE kind = 'opened'")).scalars())
+        sessions = Counter(conn.execute(text("SELECT sender FROM cases")).scalars())
+    database.dispose()
+
+    sent = telegram.run(lambda: list(telegram.fake.sent))
+    alerts = Counter((m["chat_id"], CASE.search(m["text"]).group(1)) for m in sent if CASE.search(m.get("text", "")))
+    urgent = [t for t in load.turns if t.urgent]
+    accepted = [t for t in urgent if t.status == 200 and t.body.get("escalation")]
+    answered_without_case = [t for t in urgent if t.status == 200 and not t.body.get("escalation")]
+    chats = [t for t in load.turns if not t.urgent]
+    every_case = set(cases())
+
+    # every accepted urgent message: its own case, alerted to the officer once and the backup once
+    assert accepted
+    accepted_cases = {t.body["escalation"]["case_id"] for t in accepted}
+    assert len(accepted_cases) == len(accepted)
+    assert accepted_cases <= every_case
+    assert all(opened[case] == 1 for case in every_case)
+    assert max(sessions.values()) == 1  # one case per resident, never two
+    for case in every_case:  # also cases whose request died with its gateway
+        assert alerts[(OFFICER, case)] == 1, f"case {case}: {alerts[(OFFICER, case)]} first alerts"
+        assert alerts[(BACKUP, case)] == 1, f"case {case}: {alerts[(BACKUP, case)]} rung-2 alerts"
+        assert escalated[case] == 1, f"case {case}: the ladder timer acted {escalated[case]} times"
+    assert sum(alerts.values()) == 2 * len(every_case)  # nothing else, nothing twice
+    # residents are told to call 113 / 115 whatever is down
+    assert all("113" in first_text(t) for t in urgent if t.status == 200)
+    assert all("113" in " ".join(m["text"] for m in t.body["messages"]) and "115" in " ".join(m["text"] for m in t.body["messages"])
+               for t in load.turns if t.status == 200 and degraded(t))
+    assert not answered_without_case, f"{len(answered_without_case)} urgent messages answered but not escalated"
+    assert not [t for t in load.turns if t.status >= 500]
+
+    by_phase: dict[str, Counter] = {}
+    for turn in load.turns:
+        counter = by_phase.setdefault(turn.phase, Counter())
+        counter["turns"] += 1
+        counter["urgent"] += turn.urgent
+        counter["no answer"] += turn.status == 0
+        counter["degraded (113/115)"] += degraded(turn)
+    latencies = sorted(t.ms for t in chats if t.status == 200)
+    figures.update({
+        "turns": len(load.turns), "urgent sent": len(urgent), "urgent accepted and escalated": len(accepted),
+        "cases (incl. requests cut by a kill)": len(every_case), "officer alerts": sum(alerts.values()),
+        "alerts sent twice": sum(1 for n in alerts.values() if n > 1), "chat p50 ms": round(statistics.median(latencies)),
+        "chat p95 ms": round(latencies[int(0.95 * (len(latencies) - 1))]),
+    })
+    print("\nfault test figures:", json.dumps(figures, ensure_ascii=False))
+    for phase, counter in by_phase.items():
+        print(f"  {phase:16} " + ", ".join(f"{k} {v}" for k, v in counter.items()))
