@@ -59,7 +59,7 @@ unit: install ## unit tests only (no Rasa server, no PostgreSQL)
 	$(BIN)/python -m pytest -q -m "not e2e and not postgres"
 
 e2e: install train browser ## end-to-end tests: real Rasa, action server, gateway, browser; SQLite and PostgreSQL
-	$(BIN)/python -m pytest -q -m "e2e and not faults"
+	$(BIN)/python -m pytest -q -m e2e
 
 faults: install train ## fault tests: 2 gateways + 2 Rasa servers on PostgreSQL and their own redis-server, parts killed under load (prints figures)
 	$(BIN)/python -m pytest -q -s -m faults
@@ -83,6 +83,7 @@ bench: install train ## latency/throughput benchmarks (prints figures)
 	$(BIN)/python -m bench.bench_timings
 	$(BIN)/python -m bench.bench_flood
 	$(BIN)/python -m bench.bench_campaign
+	$(BIN)/python -m bench.bench_scale
 
 clean: ## remove models, reports and runtime data (not the venv)
 	rm -rf models reports var/*.runtime.yml

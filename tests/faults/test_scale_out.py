@@ -19,9 +19,7 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import threading
 import time
 import urllib.error
@@ -34,7 +32,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_URL, _drop_all
-from tests.e2e.conftest import SECRET, alive, free_port, start_stack, stop_stack
+from tests.e2e.conftest import SECRET, OwnRedis, alive, free_pair, start_stack, stop_stack
 from tests.e2e.test_escalation_flow import gbvbot
 from tests.fakes import InThread
 from tests.fakes import telegram as tg
@@ -49,42 +47,6 @@ QUESTIONS = ("xin chào", "quyền của tôi là gì", "tìm nơi tạm lánh",
 CASE = re.compile(r"CA KHẨN CẤP ([0-9A-F]{8})")
 
 
-def free_pair() -> int:
-    """A port p with p + 1 free too (two Rasa servers)."""
-    while True:
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
-
-
-class OwnRedis:
-    """A redis-server of this test only: no persistence, in a temporary directory."""
-
-    def __init__(self, directory):
-        self.directory, self.port = directory, free_port()
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-
-
 @dataclass
 class Turn:
     phase: str
@@ -93,6 +55,7 @@ class Turn:
     status: int  # 0: no HTTP answer (connection reset, refused, timeout)
     ms: float
     body: dict | None
+    at: float = field(default_factory=time.monotonic)  # when the answer came
 
 
 @dataclass
@@ -238,6 +201,7 @@ def test_killing_parts_under_load_loses_no_emergency_and_sends_no_alert_twice(wo
         os.kill(old, signal.SIGKILL)
         assert wait_for(lambda: leader(stack) not in (None, old), 10), "no gateway took the lead within 10 s"
         figures["failover_s"] = round(time.monotonic() - killed_at, 2)
+        pending = [t for t in load.turns if t.urgent and t.body and t.body.get("escalation") and killed_at - T < t.at < killed_at]
         time.sleep(3)
 
         load.phase = "redis down"
@@ -287,6 +251,8 @@ def test_killing_parts_under_load_loses_no_emergency_and_sends_no_alert_twice(wo
     assert len(accepted_cases) == len(accepted)
     assert accepted_cases <= every_case
     assert all(opened[case] == 1 for case in every_case)
+    assert pending, "no ladder timer was pending when the leader was killed"
+    figures["ladder timers pending at the leader kill"] = len(pending)
     assert max(sessions.values()) == 1  # one case per resident, never two
     for case in every_case:  # also cases whose request died with its gateway
         assert alerts[(OFFICER, case)] == 1, f"case {case}: {alerts[(OFFICER, case)]} first alerts"
