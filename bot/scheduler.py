@@ -147,7 +147,10 @@ class Leadership:
         """Lead or wait to lead, until cancelled (then step down and let the lock go)."""
         try:
             if not self.shared:  # one gateway: every job is added to the running scheduler
-                await self._take_office()
+                while not self.leading:
+                    await self._take_office()
+                    if not self.leading:
+                        await asyncio.sleep(self.retry)
                 await asyncio.Event().wait()
             while True:
                 if not self.leading:
@@ -171,13 +174,19 @@ class Leadership:
     async def _take_office(self) -> None:
         self.leading = True
         log.info("scheduler: this gateway leads (pid %d): jobs, campaigns and reminders run here", os.getpid())
-        await self.elected()
+        try:
+            await self.elected()
+        except Exception as error:  # e.g. the database went away meanwhile: let another gateway try
+            log.error("scheduler: could not start leading (%s); stepping down", type(error).__name__)
+            await self._leave_office()
 
     async def _leave_office(self) -> None:
         self.leading = False
         log.info("scheduler: this gateway no longer leads (pid %d)", os.getpid())
         try:
             await self.deposed()
+        except Exception as error:
+            log.error("scheduler: stepping down failed (%s)", type(error).__name__)
         finally:
             if self.shared:
                 await asyncio.to_thread(self._close)

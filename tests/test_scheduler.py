@@ -98,3 +98,24 @@ async def test_a_timer_scheduled_on_a_follower_fires_once_on_the_leader(pg_url):
             await until(lambda: FIRED)
             await asyncio.sleep(2.5)
     assert FIRED == [("ladder", "leader")]
+
+
+async def test_a_gateway_that_cannot_start_leading_steps_down_and_tries_again(db_url):
+    calls: list[str] = []
+
+    async def elected() -> None:
+        calls.append("elected")
+        if len(calls) == 1:
+            raise ConnectionError("the database went away")
+
+    async def deposed() -> None:
+        calls.append("deposed")
+
+    leadership = scheduler.Leadership(db_url, elected, deposed, retry=0.1)
+    task = asyncio.create_task(leadership.run())
+    try:
+        await until(lambda: leadership.leading and calls.count("elected") == 2)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert calls == ["elected", "deposed", "elected", "deposed"]
