@@ -78,7 +78,8 @@ def runtime_endpoints(settings: Settings) -> Path:
         assert settings.redis_url is not None  # config.check_topology
         endpoints["lock_store"] = redis_lock_store(settings.redis_url)
     path = settings.var_dir / "endpoints.runtime.yml"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # may hold the Redis password
+    path.unlink(missing_ok=True)  # created afresh, private: it may hold the Redis password
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         yaml.safe_dump(endpoints, out, sort_keys=False)
     return path
