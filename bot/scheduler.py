@@ -58,6 +58,12 @@ async def check_in_job() -> None:
         log.info("check-ins sent: %d", sent)
 
 
+async def ladder_sweep_job() -> None:
+    """Ladders whose timer was lost climb on (bot/services/escalation.py, `Escalation.sweep`)."""
+    if escalation._service is not None:
+        await escalation._service.sweep()
+
+
 def job_store(database_url: str) -> SQLAlchemyJobStore:
     options = {} if database_url.startswith("sqlite") else {"pool_pre_ping": True}
     return SQLAlchemyJobStore(url=database_url, tablename="scheduler_jobs", engine_options=options)
@@ -93,6 +99,7 @@ def build(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(
         check_in_job, "interval", minutes=30, id="check_in", replace_existing=True,
     )
+    scheduler.add_job(ladder_sweep_job, "interval", seconds=15, id="ladder_sweep", replace_existing=True)
     scheduler.add_job(  # 10 and 3 days before 20/06 and 30/11: a draft report, officials told
         reminder_job, "cron", hour=8, args=[str(settings.var_dir / "reports")], id="report_reminder",
         replace_existing=True,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, or_, select, update
 
 from bot import content
 from bot.geo.distance import haversine_km
@@ -53,6 +53,9 @@ FIRST_ALERT_WAIT = 8.0  # seconds the resident's reply waits to know whether an 
 # A timer for the first rung too, in case this gateway dies between opening the case and
 # claiming that rung (another gateway, or this one restarted, then sends the first alerts).
 FIRST_RUNG_RESCUE = timedelta(seconds=30)
+# A ladder whose timer was lost (the database went away between taking a rung and writing its
+# timer) is found by the leader's sweep once it has waited this much longer than a timer would.
+STUCK_GRACE = timedelta(seconds=30)
 FLOOD_WINDOW = timedelta(minutes=5)
 ANONYMOUS = "-"  # a closed case's sender after the retention period
 OUTCOMES = (
@@ -414,6 +417,24 @@ class Escalation:
             return True
 
     # ---------------------------------------------------------------- the ladder
+    async def sweep(self) -> int:
+        """Climb the ladders that stopped: cases still alerting whose rung has not moved for
+        longer than their timer would have waited (the first rung: FIRST_RUNG_RESCUE), except
+        cases held for a flood summary. A timer that fires after all acts once with the sweep
+        (each rung is claimed once). Returns how many ladders were moved on."""
+        now = self.now()
+        held = exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind == "held_in_flood")
+        with session_scope() as session:
+            stuck = session.execute(select(Case.id, Case.rung).where(
+                Case.status == "alerting", ~held,
+                or_(and_(Case.rung == -1, Case.updated_at < now - FIRST_RUNG_RESCUE),
+                    Case.updated_at < now - self.ack_timeout - STUCK_GRACE),
+            )).all()
+        for case_id, rung in stuck:
+            log.warning("case %s: its ladder had stopped at rung %d; climbing on", case_id, rung)
+            await self.ladder_step(case_id, rung + 1)
+        return len(stuck)
+
     def _recipients(self, rung: int, unit: str | None) -> list[roster.OnDuty]:
         """Who is alerted at a rung: those on duty covering the unit (or area-wide); when
         nobody covers it, or the unit is unknown, everyone on duty at that rung."""

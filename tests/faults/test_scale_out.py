@@ -3,6 +3,9 @@ Redis) under a bounded load, while its parts fail: a gateway, a Rasa server and 
 scheduler's leader are killed with SIGKILL, Redis is killed and started again, and
 PostgreSQL drops every connection of the stack.
 
+PostgreSQL is also made unreachable for a few seconds (the stack reaches it through a small
+TCP proxy that refuses every connection meanwhile).
+
 What must hold: every urgent message the gateway accepted is escalated exactly once; no
 officer alert is lost or sent twice (the fake Telegram counts them); each ladder timer
 fires once, on whichever gateway leads; residents get 113/115 while parts are down. The
@@ -19,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import threading
 import time
@@ -27,9 +31,10 @@ import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 
 from tests.conftest import PG_URL, _drop_all
 from tests.e2e.conftest import SECRET, OwnRedis, alive, free_pair, start_stack, stop_stack
@@ -45,6 +50,71 @@ URGENT = "cứu em với, chồng em đang cầm dao đòi giết em"
 QUESTIONS = ("xin chào", "quyền của tôi là gì", "tìm nơi tạm lánh", "luật phòng chống bạo lực gia đình",
              "chồng em hay chửi mắng em thì sao", "cảm ơn")
 CASE = re.compile(r"CA KHẨN CẤP ([0-9A-F]{8})")
+
+
+class PostgresProxy:
+    """A TCP proxy in front of PostgreSQL that can be closed: `down()` drops every connection
+    and refuses new ones until `up()`."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open = threading.Event()
+        self.open.set()
+        self.sockets: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.sockets |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def down(self) -> None:
+        self.open.clear()
+        with self.lock:
+            dropped, self.sockets = self.sockets, set()
+        for end in dropped:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            except OSError:
+                pass
+
+    def up(self) -> None:
+        self.open.set()
+
+    def close(self) -> None:
+        self.down()
+        self.listener.close()
 
 
 @dataclass
@@ -145,7 +215,10 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stack-faults")
     app = f"gbvbot_faults_{os.getpid()}"  # names the stack's connections, to cut only those
     schema_url = _drop_all(PG_URL, app)
-    database = f"{schema_url}&application_name={app}"
+    server = urlsplit(PG_URL)
+    proxy = PostgresProxy(server.hostname or "127.0.0.1", server.port or 5432)
+    through_proxy = schema_url.replace(server.netloc, f"{server.username}@127.0.0.1:{proxy.port}", 1)
+    database = f"{through_proxy}&application_name={app}"
     redis = OwnRedis(tmp)
     redis.start()
     env = {**os.environ, "DATABASE_URL": database, "GBVBOT_SECRET_KEY": SECRET, "GBVBOT_VAR_DIR": str(tmp)}
@@ -168,18 +241,19 @@ def world(tmp_path_factory):
                 "GBVBOT_RATE_PER_MINUTE": "1000",
             })
             try:
-                yield stack, telegram, redis, schema_url, app
+                yield stack, telegram, redis, schema_url, app, proxy
             finally:
                 leftovers = stop_stack(stack)
             assert not leftovers
     finally:
         if redis.process and redis.process.poll() is None:
             redis.kill()
+        proxy.close()
         _drop_all(PG_URL, app, create=False)
 
 
 def test_killing_parts_under_load_loses_no_emergency_and_sends_no_alert_twice(world):
-    stack, telegram, redis, schema_url, app = world
+    stack, telegram, redis, schema_url, app, proxy = world
     figures: dict[str, object] = {}
     database = create_engine(schema_url, future=True)
     with Load(stack.url) as load:
@@ -219,16 +293,30 @@ def test_killing_parts_under_load_loses_no_emergency_and_sends_no_alert_twice(wo
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :app"), {"app": app}).all())
             time.sleep(1.5)
         time.sleep(3)
+
+        load.phase = "postgresql down"
+        outage = (time.monotonic(), 0.0)
+        proxy.down()
+        time.sleep(3)
+        proxy.up()
+        outage = (outage[0], time.monotonic())
         load.phase = "after"
-        time.sleep(2)
+        time.sleep(6)
 
     # Every ladder runs to its end (officer, then the backup after T, then nobody: unreached),
-    # including cases whose gateway died before the first alert (their first-rung timer, 30 s).
+    # including cases whose gateway died before the first alert (their first-rung timer, 30 s)
+    # and ladders whose timer the database outage lost (the leader's sweep, after T + 30 s).
     def cases() -> dict[str, str]:
         with database.connect() as conn:
             return dict(conn.execute(text("SELECT id, status FROM cases")).all())
 
-    assert wait_for(lambda: set(cases().values()) <= {"unreached"}, 90), Counter(cases().values())
+    if not wait_for(lambda: set(cases().values()) <= {"unreached"}, 120):
+        stuck = [case for case, status in cases().items() if status != "unreached"]
+        with database.connect() as conn:
+            events = conn.execute(text("SELECT case_id, kind, rung FROM case_events WHERE case_id IN :ids ORDER BY id")
+                                  .bindparams(bindparam("ids", expanding=True)), {"ids": stuck}).all()
+        said = [line for line in stack.output if "scheduler:" in line or "ladder" in line]
+        raise AssertionError(f"ladders that did not end: {events}\n" + "".join(said[-40:]))
     time.sleep(T + 1)  # a timer that would fire twice has had time to
     with database.connect() as conn:
         escalated = Counter(conn.execute(text(
@@ -241,7 +329,13 @@ def test_killing_parts_under_load_loses_no_emergency_and_sends_no_alert_twice(wo
     alerts = Counter((m["chat_id"], CASE.search(m["text"]).group(1)) for m in sent if CASE.search(m.get("text", "")))
     urgent = [t for t in load.turns if t.urgent]
     accepted = [t for t in urgent if t.status == 200 and t.body.get("escalation")]
+    def during_outage(turn: Turn) -> bool:
+        return turn.at - turn.ms / 1000 < outage[1] + 0.5 and turn.at > outage[0]
+
     answered_without_case = [t for t in urgent if t.status == 200 and not t.body.get("escalation")]
+    # with the database unreachable no case can be stored: those residents are told to call 113
+    lost_in_outage = [t for t in answered_without_case if during_outage(t)]
+    answered_without_case = [t for t in answered_without_case if not during_outage(t)]
     chats = [t for t in load.turns if not t.urgent]
     every_case = set(cases())
 
@@ -277,7 +371,8 @@ def test_killing_parts_under_load_loses_no_emergency_and_sends_no_alert_twice(wo
     figures.update({
         "turns": len(load.turns), "urgent sent": len(urgent), "urgent accepted and escalated": len(accepted),
         "cases (incl. requests cut by a kill)": len(every_case), "officer alerts": sum(alerts.values()),
-        "alerts sent twice": sum(1 for n in alerts.values() if n > 1), "chat p50 ms": round(statistics.median(latencies)),
+        "alerts sent twice": sum(1 for n in alerts.values() if n > 1),
+        "urgent answered with 113 but no case (database unreachable)": len(lost_in_outage), "chat p50 ms": round(statistics.median(latencies)),
         "chat p95 ms": round(latencies[int(0.95 * (len(latencies) - 1))]),
     })
     print("\nfault test figures:", json.dumps(figures, ensure_ascii=False))

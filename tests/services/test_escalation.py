@@ -306,3 +306,28 @@ async def test_a_case_whose_gateway_died_before_the_first_alert_is_rescued_by_it
     await service.ladder_step(case_id, 0)
     await service.ladder_step(case_id, 0)
     assert [chat for chat, _, _ in sender.alerts] == ["1004"]
+
+
+async def test_a_ladder_whose_timer_was_lost_is_climbed_by_the_sweep_once(staff, tmp_path):
+    """The database went away between taking a rung and writing its timer: the leader's sweep
+    moves the ladder on once it has waited longer than the timer would have."""
+    roster.import_roster(write_roster(tmp_path, f"{staff['night']},Tue,,00:00,24:00,\n{staff['backup']},Tue,,00:00,24:00,\n"))
+    service, sender, timers = make(None)
+    report = await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+    await service.drain()
+    timers.clear()  # lost
+    assert await service.sweep() == 0  # not yet: the timer would still be waiting
+    service.now.at += service.ack_timeout + escalation_module.STUCK_GRACE + timedelta(seconds=1)
+    assert await service.sweep() == 1
+    assert await service.sweep() == 0
+    assert [chat for chat, _, _ in sender.alerts] == ["1002", "1003"]
+    assert [(case, rung) for case, rung, _ in timers] == [(report.case_id, 2)]
+
+
+async def test_cases_held_in_a_flood_are_left_to_the_summary_by_the_sweep(staff):
+    service, sender, _ = make(None)
+    service.cases_per_window = 0
+    await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc", evidence=False)
+    await service.drain()
+    service.now.at += timedelta(hours=1)
+    assert await service.sweep() == 0
