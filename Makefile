@@ -16,7 +16,7 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 MODEL = $(shell $(BIN)/python -c 'from bot.training import current_model; print(current_model())' 2>/dev/null)
 RASA_IO = --data nlu_data --domain domain.yml
 
-.PHONY: help install train run test unit e2e eval validate content-review core-test lint bench browser office clean
+.PHONY: help install train run test unit e2e faults eval validate content-review core-test lint bench browser office clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ unit: install ## unit tests only (no Rasa server, no PostgreSQL, no Redis)
 e2e: install train browser ## end-to-end tests: real Rasa, action server, gateway, browser; SQLite and PostgreSQL
 	$(BIN)/python -m pytest -q -m e2e
 
+faults: install train ## fault tests: 2 gateways + 2 Rasa servers on PostgreSQL and their own redis-server, parts killed under load (prints figures)
+	$(BIN)/python -m pytest -q -s -m faults
+
 eval: install train ## held-out NLU files and real letters through the real stack; enforces every target
 	$(BIN)/python -m tests.nlu.evaluate --model $(MODEL)
 	$(BIN)/python -m tests.letters.evaluate --split test --enforce
@@ -81,6 +84,7 @@ bench: install train ## latency/throughput benchmarks (prints figures)
 	$(BIN)/python -m bench.bench_flood
 	$(BIN)/python -m bench.bench_campaign
 	$(BIN)/python -m bench.bench_shared
+	$(BIN)/python -m bench.bench_scale
 
 clean: ## remove models, reports and runtime data (not the venv)
 	rm -rf models reports var/*.runtime.yml

@@ -32,10 +32,21 @@ def _prepare(demo_seed: bool = True):
     return config
 
 
-def cmd_run(_args) -> int:
-    from bot import supervisor
+def cmd_run(args) -> int:
+    import dataclasses
 
-    return supervisor.run(_prepare())
+    from bot import config, scheduler, supervisor
+
+    topology = {"gateways": args.gateways, "rasa_servers": args.rasa}
+    chosen = dataclasses.replace(settings(), **{k: v for k, v in topology.items() if v is not None})
+    try:
+        config.check_topology(chosen)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    _prepare()
+    scheduler.create_job_table(chosen.database_url)  # before several gateways start at once
+    return supervisor.run(chosen)
 
 
 def cmd_gateway(_args) -> int:
@@ -388,10 +399,19 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _count(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise argparse.ArgumentTypeError(f"expected a whole number 1-16, got {raw!r}")
+    return int(raw)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gbvbot", description="Nơi tin cậy: GBV support chatbot")
     sub = root.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start and supervise the whole stack").set_defaults(func=cmd_run)
+    run = sub.add_parser("run", help="start and supervise the whole stack")
+    run.add_argument("--gateways", type=_count, help="gateway processes on the one public port (default GBVBOT_GATEWAYS, 1)")
+    run.add_argument("--rasa", type=_count, help="Rasa servers on consecutive loopback ports (default GBVBOT_RASA_SERVERS, 1)")
+    run.set_defaults(func=cmd_run)
     sub.add_parser("gateway", help="run only the gateway (normally started by `run`)").set_defaults(func=cmd_gateway)
     train = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     train.add_argument("--force", action="store_true", help="retrain even if up to date")

@@ -73,6 +73,9 @@ class Settings:
     zalo_oa_url: str | None = None
     # Several gateways and Rasa servers share state through Redis (unset: one gateway, in memory).
     redis_url: str | None = field(default=None, repr=False)
+    # `gbvbot run` topology: gateways on the one public port, Rasa servers on consecutive ports.
+    gateways: int = 1
+    rasa_servers: int = 1
 
     @property
     def demo(self) -> bool:
@@ -95,6 +98,11 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> tuple[str, ...]:
+        """Every Rasa server: GBVBOT_RASA_PORT and the ports after it."""
+        return tuple(f"http://127.0.0.1:{self.rasa_port + n}" for n in range(self.rasa_servers))
 
     @property
     def actions_url(self) -> str:
@@ -240,6 +248,25 @@ def _zalo(env: dict[str, str]) -> dict:
     }
 
 
+def check_topology(settings: Settings) -> None:
+    """Several gateways or Rasa servers need what they share: PostgreSQL (conversations, jobs,
+    the leader lock), Redis (Rasa's conversation locks, the gateways' shared state), and
+    Telegram in webhook mode (polling cannot be shared)."""
+    if settings.gateways == 1 and settings.rasa_servers == 1:
+        return
+    what = (f"{settings.gateways} gateway{'s' if settings.gateways > 1 else ''} and "
+            f"{settings.rasa_servers} Rasa server{'s' if settings.rasa_servers > 1 else ''}")
+    if not settings.database_url.startswith("postgresql"):
+        raise ConfigError(f"{what} need DATABASE_URL on PostgreSQL (SQLite serves one gateway and one Rasa server)")
+    if settings.redis_url is None:
+        raise ConfigError(f"{what} need REDIS_URL (Rasa's conversation locks and the gateways' shared state live there)")
+    if settings.gateways > 1 and settings.telegram_enabled and settings.telegram_webhook_url is None:
+        raise ConfigError(f"{what}: Telegram needs webhook mode (set TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET); "
+                          "polling works with one gateway only")
+    if settings.rasa_port + settings.rasa_servers - 1 > 65535:
+        raise ConfigError(f"GBVBOT_RASA_PORT {settings.rasa_port} leaves no room for {settings.rasa_servers} Rasa servers")
+
+
 def load(environ: dict[str, str] | None = None) -> Settings:
     env = {**read_env_file(ROOT / ".env"), **(os.environ if environ is None else environ)}
     var = Path(env.get("GBVBOT_VAR_DIR") or ROOT / "var")
@@ -266,7 +293,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("GBVBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     var.mkdir(parents=True, exist_ok=True)
-    return Settings(
+    loaded = Settings(
         database_url=database_url,
         host=host,
         port=_port(env, "GBVBOT_PORT", 8080),
@@ -289,11 +316,15 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         usefulness_percent=_percent(env, "GBVBOT_USEFULNESS_PERCENT", 50),
         log_level=log_level,
         redis_url=redis_url,
+        gateways=_positive(env, "GBVBOT_GATEWAYS", 1),
+        rasa_servers=_positive(env, "GBVBOT_RASA_SERVERS", 1),
         telegram_bot_url=_url(env, "GBVBOT_TELEGRAM_BOT_URL", https_only=True),
         zalo_oa_url=_url(env, "GBVBOT_ZALO_OA_URL", https_only=True),
         **_telegram(env),
         **_zalo(env),
     )
+    check_topology(loaded)
+    return loaded
 
 
 @lru_cache(maxsize=1)

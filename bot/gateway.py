@@ -4,7 +4,8 @@ the officers' web console at /console/).
 Rasa and the action server listen on loopback behind it; channels hand messages to the
 conversation core, which talks to Rasa through one client. The scheduler (escalation
 timers, retention) and the campaign engine run on the gateway's event loop, so alerts and
-campaign messages leave through the channels' priority queues.
+campaign messages leave through the channels' priority queues. With several gateways on one
+database they run on the leader only (bot/scheduler.py, `Leadership`), as does Telegram polling.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class ChannelAlerts:
 
 
 def create_app(settings: Settings) -> web.Application:
-    rasa = RasaClient(settings.rasa_url, settings.actions_url)
+    rasa = RasaClient(settings.rasa_urls, settings.actions_url)
     jobs = scheduler.build(settings)
     by_name: dict = {}
     store = open_store(settings.redis_url)  # state several gateways share (memory without REDIS_URL)
@@ -77,13 +78,15 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=web_channel.MAX_BODY, middlewares=[refuse_compressed_bodies])
 
     async def healthz(_request: web.Request) -> web.Response:
-        rasa_up, actions_up = await rasa.rasa_health(), await rasa.actions_health()
+        servers, actions_up = await rasa.rasa_servers_health(), await rasa.actions_health()
         return web.json_response(
             {
                 "status": "ok",
-                "rasa": "up" if rasa_up else "down",
+                "rasa": "up" if any(servers) else "down",
+                "rasa_servers": ["up" if up else "down" for up in servers],
                 "actions": "up" if actions_up else "down",
                 "db": "up" if _db_up() else "down",
+                "scheduler": "leader" if leadership.leading else "follower",
             },
             headers=web_channel.NO_STORE,
         )
@@ -91,12 +94,29 @@ def create_app(settings: Settings) -> web.Application:
     # Messaging channels start only when configured: no token, no network.
     channels: list[TelegramChannel | ZaloChannel] = []
     if settings.telegram_enabled:
-        by_name["telegram"] = TelegramChannel(core, settings, escalation=service)
+        by_name["telegram"] = TelegramChannel(core, settings, escalation=service, poll=False)
     if settings.zalo_enabled:
         by_name["zalo"] = ZaloChannel(core, settings)
     channels.extend(by_name.values())
     app[CHANNELS] = channels
-    engine = CampaignEngine(by_name)
+    campaigns: list[CampaignEngine] = []  # the running engine, while this gateway leads
+
+    async def elected() -> None:
+        jobs.resume()
+        campaigns.append(CampaignEngine(by_name))
+        await campaigns[-1].start()
+        if "telegram" in by_name:
+            await by_name["telegram"].lead(True)
+
+    async def deposed() -> None:
+        jobs.pause()
+        if "telegram" in by_name:
+            await by_name["telegram"].lead(False)
+        while campaigns:
+            await campaigns.pop().stop()
+
+    leadership = scheduler.Leadership(settings.database_url, elected, deposed, tick=jobs.wakeup)
+    leading: list[asyncio.Task] = []
 
     async def on_startup(_app: web.Application) -> None:
         await rasa.start()
@@ -104,11 +124,13 @@ def create_app(settings: Settings) -> web.Application:
             await channel.start()
         escalation.install(service)
         reminders.install(service.sender)
-        jobs.start()
-        await engine.start()
+        jobs.start(paused=True)  # writes jobs to the shared store; runs them only while leading
+        leading.append(asyncio.create_task(leadership.run(), name="leadership"))
 
     async def on_cleanup(_app: web.Application) -> None:
-        await engine.stop()
+        for task in leading:
+            task.cancel()
+        await asyncio.gather(*leading, return_exceptions=True)
         jobs.shutdown(wait=False)
         escalation.install(None)
         reminders.install(None)
@@ -135,7 +157,8 @@ def serve(settings: Settings) -> None:
     async def main() -> None:
         runner = web.AppRunner(create_app(settings), access_log=None, auto_decompress=False, handle_signals=True)
         await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
+        # Several gateways share the public port (SO_REUSEPORT: the kernel spreads connections).
+        await web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.gateways > 1).start()
         log.info("gateway listening on %s:%d (mode=%s)", settings.host, settings.port, settings.mode)
         try:
             await asyncio.Event().wait()

@@ -1,7 +1,10 @@
 """`gbvbot run`: start and supervise every process of the stack.
 
 Children: the Rasa server and the action server (loopback only), and the gateway, which
-also runs the scheduler (bot/scheduler.py). Each child's output is prefixed with its name. A child that exits is restarted
+also runs the scheduler (bot/scheduler.py). `--rasa M` starts M Rasa servers on consecutive
+loopback ports (sharing the tracker store and, through Redis, the conversation locks);
+`--gateways N` starts N gateways on the one public port (SO_REUSEPORT), of which one leads.
+Each child's output is prefixed with its name. A child that exits is restarted
 with exponential backoff; SIGINT/SIGTERM stop every child (process groups, then SIGKILL
 after a grace period), and children die with the supervisor even if it is killed.
 """
@@ -17,8 +20,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
+import yaml
 
 from bot.config import ROOT, Settings
 from bot.training import current_model
@@ -44,24 +49,47 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     health_url: str | None
+    ready_line: str | None = None  # also wait for this line (gateways sharing a port answer for each other)
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     started_at: float = 0.0
     pumps: list[asyncio.Task] = field(default_factory=list)
+    said_ready: bool = False
+
+
+def redis_lock_store(redis_url: str) -> dict:
+    """Rasa's lock store settings for REDIS_URL (redis[s]://[user:password@]host[:port][/db])."""
+    url = urlsplit(redis_url)
+    store = {"type": "redis", "url": url.hostname, "port": url.port or 6379,
+             "db": int(url.path.strip("/") or 0), "key_prefix": "gbvbot", "use_ssl": url.scheme == "rediss"}
+    if url.username:
+        store["username"] = unquote(url.username)
+    if url.password:
+        store["password"] = unquote(url.password)
+    return store
 
 
 def runtime_endpoints(settings: Settings) -> Path:
-    """endpoints.yml with the configured action-server port."""
-    template = (ROOT / "endpoints.yml").read_text(encoding="utf-8")
-    text = template.replace("127.0.0.1:5055", f"127.0.0.1:{settings.actions_port}")
+    """endpoints.yml with the configured action-server port; with several Rasa servers, the
+    Redis lock store, so that one conversation is never processed by two servers at once."""
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["action_endpoint"]["url"] = f"{settings.actions_url}/webhook"
+    if settings.rasa_servers > 1:
+        assert settings.redis_url is not None  # config.check_topology
+        endpoints["lock_store"] = redis_lock_store(settings.redis_url)
     path = settings.var_dir / "endpoints.runtime.yml"
-    path.write_text(text, encoding="utf-8")
+    path.unlink(missing_ok=True)  # created afresh, private: it may hold the Redis password
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        yaml.safe_dump(endpoints, out, sort_keys=False)
     return path
 
 
 def children(settings: Settings) -> list[Child]:
     env = {
         **os.environ,
+        "GBVBOT_GATEWAYS": str(settings.gateways),
+        "GBVBOT_RASA_SERVERS": str(settings.rasa_servers),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
         "RASA_TELEMETRY_ENABLED": "false",
@@ -72,19 +100,25 @@ def children(settings: Settings) -> list[Child]:
     model = current_model()
     if not model.exists():
         raise SystemExit(f"No trained model at {model}. Run `make train` (or `gbvbot train`) first.")
+    endpoints = runtime_endpoints(settings)
+
+    def name(kind: str, number: int, count: int) -> str:
+        return kind if count == 1 else f"{kind}-{number}"
+
     rasa = [
-        PYTHON, "-m", "rasa", "run", "--model", str(model),
-        "--endpoints", str(runtime_endpoints(settings)),
-        "--credentials", str(ROOT / "credentials.yml"),
-        "--interface", "127.0.0.1", "--port", str(settings.rasa_port),
+        Child(name("rasa", n + 1, settings.rasa_servers), [
+            PYTHON, "-m", "rasa", "run", "--model", str(model), "--endpoints", str(endpoints),
+            "--credentials", str(ROOT / "credentials.yml"), "--interface", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
+        ], env, f"{url}/")
+        for n, url in enumerate(settings.rasa_urls)
     ]
     actions = [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)]
-    cli = [PYTHON, "-m", "bot.cli"]
-    return [
-        Child("rasa", rasa, env, f"{settings.rasa_url}/"),
-        Child("actions", actions, env, f"{settings.actions_url}/health"),
-        Child("gateway", cli + ["gateway"], env, f"http://127.0.0.1:{settings.port}/healthz"),
+    gateways = [
+        Child(name("gateway", n + 1, settings.gateways), [PYTHON, "-m", "bot.cli", "gateway"], env,
+              f"http://127.0.0.1:{settings.port}/healthz", "gateway listening on")
+        for n in range(settings.gateways)
     ]
+    return [*rasa, Child("actions", actions, env, f"{settings.actions_url}/health"), *gateways]
 
 
 class Supervisor:
@@ -93,9 +127,12 @@ class Supervisor:
         self.children = children(settings)
         self.stopping = asyncio.Event()
 
-    async def _pump(self, name: str, stream: asyncio.StreamReader) -> None:
+    async def _pump(self, child: Child, stream: asyncio.StreamReader) -> None:
         while line := await stream.readline():
-            sys.stdout.write(f"[{name}] {line.decode('utf-8', 'replace').rstrip()}\n")
+            text = line.decode("utf-8", "replace").rstrip()
+            if child.ready_line and child.ready_line in text:
+                child.said_ready = True
+            sys.stdout.write(f"[{child.name}] {text}\n")
             sys.stdout.flush()
 
     async def _start(self, child: Child) -> None:
@@ -105,8 +142,9 @@ class Supervisor:
             preexec_fn=_die_with_parent,
         )
         child.started_at = time.monotonic()
+        child.said_ready = False
         assert child.process.stdout is not None
-        child.pumps = [asyncio.create_task(self._pump(child.name, child.process.stdout))]
+        child.pumps = [asyncio.create_task(self._pump(child, child.process.stdout))]
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
     async def _watch(self, child: Child) -> None:
@@ -136,6 +174,9 @@ class Supervisor:
             while pending and time.monotonic() < deadline and not self.stopping.is_set():
                 still = []
                 for child in pending:
+                    if child.ready_line and not child.said_ready:
+                        still.append(child)
+                        continue
                     try:
                         async with http.get(child.health_url) as response:
                             if response.status == 200:

@@ -75,3 +75,29 @@ def test_trusted_proxies_are_validated(tmp_path):
     assert [str(n) for n in config.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
     with pytest.raises(ConfigError, match="GBVBOT_TRUSTED_PROXIES"):
         load({"GBVBOT_VAR_DIR": str(tmp_path), "GBVBOT_TRUSTED_PROXIES": "nginx"})
+
+
+PG = "postgresql://gbvbot@127.0.0.1/gbvbot"
+TELEGRAM = {"TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 35}
+
+
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        ({"GBVBOT_GATEWAYS": "2"}, "DATABASE_URL on PostgreSQL"),
+        ({"GBVBOT_RASA_SERVERS": "2", "REDIS_URL": "redis://127.0.0.1:6379/0"}, "DATABASE_URL on PostgreSQL"),
+        ({"GBVBOT_RASA_SERVERS": "2", "DATABASE_URL": PG}, "REDIS_URL"),
+        ({"GBVBOT_GATEWAYS": "2", "DATABASE_URL": PG, "REDIS_URL": "redis://r:6379/0", **TELEGRAM}, "webhook mode"),
+        ({"GBVBOT_GATEWAYS": "0"}, "GBVBOT_GATEWAYS"),
+    ],
+)
+def test_several_gateways_or_rasa_servers_need_postgresql_redis_and_telegram_webhooks(tmp_path, env, says):
+    with pytest.raises(ConfigError, match=says):
+        load({"GBVBOT_VAR_DIR": str(tmp_path), **env})
+
+
+def test_a_scaled_out_topology_lists_every_rasa_server(tmp_path):
+    s = load({"GBVBOT_VAR_DIR": str(tmp_path), "GBVBOT_GATEWAYS": "3", "GBVBOT_RASA_SERVERS": "2",
+              "GBVBOT_RASA_PORT": "6000", "DATABASE_URL": PG, "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert s.gateways == 3
+    assert s.rasa_urls == ("http://127.0.0.1:6000", "http://127.0.0.1:6001")

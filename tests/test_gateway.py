@@ -156,7 +156,8 @@ async def test_health_reports_rasa_down(sqlite_db):
         body = await response.json()
     finally:
         await client.close()
-    assert body == {"status": "ok", "rasa": "down", "actions": "down", "db": "up"}
+    assert body == {"status": "ok", "rasa": "down", "rasa_servers": ["down"], "actions": "down", "db": "up",
+                    "scheduler": "leader"}  # SQLite: the one gateway leads
 
 
 async def test_page_is_vietnamese_uncached_and_shows_the_demo_banner(sqlite_db):

@@ -121,7 +121,8 @@ def _where(error: BaseException) -> str:
 
 
 class TelegramChannel:
-    def __init__(self, core: ConversationCore, settings: Settings, *, poll_timeout: int = 30, escalation=None):
+    def __init__(self, core: ConversationCore, settings: Settings, *, poll_timeout: int = 30, escalation=None,
+                 poll: bool = True):
         assert settings.telegram_bot_token is not None
         self.core = core
         self.escalation = escalation  # bot.services.escalation.Escalation: officer alerts and buttons
@@ -129,6 +130,8 @@ class TelegramChannel:
         self.settings = settings
         self.webhook_mode = settings.telegram_webhook_url is not None
         self.poll_timeout = poll_timeout
+        self.poll = poll  # polling mode: only one process may poll (the leading gateway; see lead())
+        self._polling = asyncio.Lock()
         builder = (
             Application.builder()
             .token(settings.telegram_bot_token)
@@ -192,15 +195,31 @@ class TelegramChannel:
             if self.webhook_mode:
                 await self._set_webhook()
             else:
-                assert self.app.updater is not None
-                await self.app.updater.start_polling(
-                    timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1,
-                    error_callback=lambda error: log.warning("telegram: polling failed (%s)", type(error).__name__),
-                )
+                await self._poll_if_leading()
         except Exception as error:
             log.error("telegram: the channel could not start (%s at %s)", type(error).__name__, _where(error))
             return
-        log.info("telegram channel ready (%s)", "webhook" if self.webhook_mode else "polling")
+        log.info("telegram channel ready (%s)", "webhook" if self.webhook_mode else
+                 "polling" if self.poll else "sending only; another gateway polls")
+
+    async def lead(self, leading: bool) -> None:
+        """Polling mode: start polling when this gateway becomes the leader, stop when it no
+        longer is (Telegram allows one getUpdates caller per bot). Webhook mode: nothing."""
+        self.poll = leading
+        if self.ready and not self.webhook_mode:
+            await self._poll_if_leading()
+
+    async def _poll_if_leading(self) -> None:
+        updater = self.app.updater
+        assert updater is not None
+        async with self._polling:
+            if self.poll and not updater.running:
+                await updater.start_polling(
+                    timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1,
+                    error_callback=lambda error: log.warning("telegram: polling failed (%s)", type(error).__name__),
+                )
+            elif not self.poll and updater.running:
+                await updater.stop()
 
     async def _set_webhook(self) -> None:
         delay = 1.0

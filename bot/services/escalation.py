@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, or_, select, update
 
 from bot import content
 from bot.geo.distance import haversine_km
@@ -52,6 +52,12 @@ CATEGORIES = {  # safety-net / intent category → (case category, severity)
 OFFICE_DAYS, OFFICE_OPEN, OFFICE_CLOSE = range(0, 5), time(7, 30), time(17, 0)
 QUEUED_RUNG = -1  # schedule(case_id, QUEUED_RUNG, at): notify a queued request at office opening
 FIRST_ALERT_WAIT = 8.0  # seconds the resident's reply waits to know whether an alert got through
+# A timer for the first rung too, in case this gateway dies between opening the case and
+# claiming that rung (another gateway, or this one restarted, then sends the first alerts).
+FIRST_RUNG_RESCUE = timedelta(seconds=30)
+# A ladder whose timer was lost (the database went away between taking a rung and writing its
+# timer) is found by the leader's sweep once it has waited this much longer than a timer would.
+STUCK_GRACE = timedelta(seconds=30)
 FLOOD_WINDOW = timedelta(minutes=5)
 WAITING_SECONDS = 7 * 24 * 3600  # a web resident's waiting messages, the check-in question asked
 ANONYMOUS = "-"  # a closed case's sender after the retention period
@@ -173,7 +179,8 @@ class Escalation:
     # ---------------------------------------------------------------- resident side
     def open_case(self, sender: str) -> Case | None:
         """The resident's open case. Most turns have none: a set of senders with open cases
-        (loaded once) avoids a query, when this process is the only gateway opening cases."""
+        (loaded once) avoids a query, when this process is the only gateway opening cases;
+        with several gateways (the store shared) the database is asked every time."""
         if self._open_senders is None and not self.store.shared:
             with session_scope() as session:
                 self._open_senders = set(session.scalars(select(Case.sender).where(Case.status.in_(OPEN))))
@@ -225,6 +232,7 @@ class Escalation:
                 self._spawn(self._summarise())
             log.warning("case opened during a flood: held for the summary alert")
             return Report(case_id, "alerting", True, True)
+        self.schedule(case_id, 0, self.now() + FIRST_RUNG_RESCUE)  # a no-op once rung 0 is claimed
         reachable = await self._first_alerts(case_id)
         log.info("case opened category=%s severity=%s reachable=%s", case_category, severity, reachable)
         return Report(case_id, "alerting" if reachable else "unreached", True, reachable)
@@ -421,6 +429,24 @@ class Escalation:
             return True
 
     # ---------------------------------------------------------------- the ladder
+    async def sweep(self) -> int:
+        """Climb the ladders that stopped: cases still alerting whose rung has not moved for
+        longer than their timer would have waited (the first rung: FIRST_RUNG_RESCUE), except
+        cases held for a flood summary. A timer that fires after all acts once with the sweep
+        (each rung is claimed once). Returns how many ladders were moved on."""
+        now = self.now()
+        held = exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind == "held_in_flood")
+        with session_scope() as session:
+            stuck = session.execute(select(Case.id, Case.rung).where(
+                Case.status == "alerting", ~held,
+                or_(and_(Case.rung == -1, Case.updated_at < now - FIRST_RUNG_RESCUE),
+                    Case.updated_at < now - self.ack_timeout - STUCK_GRACE),
+            )).all()
+        for case_id, rung in stuck:
+            log.warning("case %s: its ladder had stopped at rung %d; climbing on", case_id, rung)
+            await self.ladder_step(case_id, rung + 1)
+        return len(stuck)
+
     def _recipients(self, rung: int, unit: str | None) -> list[roster.OnDuty]:
         """Who is alerted at a rung: those on duty covering the unit (or area-wide); when
         nobody covers it, or the unit is unknown, everyone on duty at that rung."""
@@ -450,9 +476,11 @@ class Escalation:
                                     "escalated" if rung > 0 and self._was_alerted(case_id) else "first")
             buttons = (Button(content.text("alert_button_take"), f"ack:{case_id}"),
                        Button(content.text("alert_button_pass"), f"pass:{case_id}"))
-            delivered = await self._send_alerts(case_id, rung, recipients, text, buttons)
-            if delivered:
-                self.schedule(case_id, rung + 1, self.now() + self.ack_timeout)
+            # The next rung's timer before sending: if this process dies while sending, the
+            # ladder still climbs. When nobody gets the alert the loop climbs at once, and that
+            # timer finds the rung already taken.
+            self.schedule(case_id, rung + 1, self.now() + self.ack_timeout)
+            if await self._send_alerts(case_id, rung, recipients, text, buttons):
                 return
             rung += 1
         await self._unreached(case_id)

@@ -3,6 +3,7 @@ against a local Bot API server (tests/fakes/telegram.py) and a fake Rasa."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -425,3 +426,19 @@ async def test_after_a_telegram_conversation_the_database_and_logs_hold_no_ids_n
     assert "turn channel=telegram" in logs
     for secret in (str(chat), marker, "0912345678", "lan_hue", telegram_api.token.split(":")[1]):
         assert secret not in logs, secret
+
+
+async def test_only_the_leading_gateway_polls_telegram(sqlite_db, rasa, telegram_api):
+    """Telegram serves getUpdates to one caller per bot: a follower only sends."""
+    async with gateway(rasa.port, **telegram_settings(telegram_api)) as client:
+        telegram = channel(client, TelegramChannel)
+        await until(lambda: "getUpdates" in telegram_api.methods())  # SQLite: the one gateway leads
+        await telegram.lead(False)
+        assert not telegram.app.updater.running
+        polls = telegram_api.methods().count("getUpdates")
+        await telegram_api.text(CHAT, "xin chào")
+        await asyncio.sleep(0.5)
+        assert telegram_api.methods().count("getUpdates") == polls and not telegram_api.sent
+        await telegram.lead(True)
+        [answer] = await telegram_api.wait_sent(1)
+    assert answer["chat_id"] == CHAT

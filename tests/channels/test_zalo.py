@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import sys
 import time
 
 import pytest
@@ -17,6 +19,7 @@ from bot.config import settings
 from bot.storage import conversations, delivery, subscriptions, tokens
 from bot.storage.crypto import pseudonym
 from tests.channels.conftest import FakeRasa, channel, database_dump, gateway, table_rows, until, zalo_settings
+from tests.conftest import ROOT
 from tests.fakes import zalo as zl
 
 USER = "8358675012349292324"
@@ -282,6 +285,44 @@ async def test_two_processes_refreshing_at_once_use_the_single_use_token_once(sq
     assert all(r["oa_id"] == zl.OA_ID for r in results)
     assert len(zalo_api.refreshes) == 1
     assert first.tokens == second.tokens == tokens.load("zalo")
+
+
+REFRESHER = """
+import asyncio, json, os, sys, time
+from bot.channels.zalo_api import ZaloClient
+from bot.config import settings
+
+async def main():
+    client = ZaloClient(settings())
+    await client.start()
+    print("started", flush=True)
+    while not os.path.exists(sys.argv[1]):  # both processes call Zalo at the same moment
+        time.sleep(0.01)
+    info = await client.oa_info()
+    print(json.dumps({"oa_id": info["oa_id"], "version": client.tokens.version, "access": client.tokens.access_token}))
+    await client.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_two_gateway_processes_refreshing_at_once_send_one_refresh_and_both_use_the_new_token(db_url, zalo_api, tmp_path):
+    """Across processes, on the same database: the refresh token works once, so exactly one
+    process asks for new tokens; the other waits for them (bot/storage/tokens.py lease)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **{name.upper(): value for name, value in zalo_settings(zalo_api).items()}}
+    go = tmp_path / "go"
+    processes = [await asyncio.create_subprocess_exec(sys.executable, "-c", REFRESHER, str(go), env=env, cwd=ROOT,
+                                                      stdout=asyncio.subprocess.PIPE) for _ in range(2)]
+    for process in processes:
+        assert (await asyncio.wait_for(process.stdout.readline(), 60)).strip() == b"started"
+    zalo_api.expire_access_token()
+    zalo_api.refresh_delay = 0.3
+    go.touch()
+    results = [json.loads((await asyncio.wait_for(process.communicate(), 60))[0]) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0]
+    assert len(zalo_api.refreshes) == 1
+    assert all(r == {"oa_id": zl.OA_ID, "version": 2, "access": zalo_api.access_token} for r in results)
+    assert tokens.load("zalo").refresh_token == zalo_api.refresh_token
 
 
 async def test_a_restart_keeps_the_stored_tokens_but_new_configured_tokens_replace_them(sqlite_db, zalo_api):

@@ -103,7 +103,8 @@ async def test_an_urgent_report_alerts_the_on_duty_officer_for_the_unit(staff, t
     alert_text, buttons = sender.alerts[0][1], sender.alerts[0][2]
     assert "Phường Hương Trà" in alert_text and "abc" not in alert_text and "cứu tôi" not in alert_text
     assert [b.payload for b in buttons] == [f"ack:{report.case_id}", f"pass:{report.case_id}"]
-    assert timers == [(report.case_id, 1, service.now() + timedelta(minutes=3))]
+    assert timers == [(report.case_id, 0, service.now() + escalation_module.FIRST_RUNG_RESCUE),  # no-op: rung 0 done
+                      (report.case_id, 1, service.now() + timedelta(minutes=3))]
 
 
 async def test_a_second_urgent_message_joins_the_open_case(staff):
@@ -287,3 +288,46 @@ async def test_a_closed_case_loses_the_residents_traces_after_the_retention_peri
         assert (case.sender, case.reply_to, case.note, case.shared) == ("-", None, None, None)
         assert (case.category, case.outcome, case.status) == ("danger_to_life", "referred_police", "closed")
     assert escalation_module.anonymise_closed(90, now=datetime.now(HUE) + timedelta(days=92)) == 0
+
+
+async def test_a_case_whose_gateway_died_before_the_first_alert_is_rescued_by_its_timer_once(staff, monkeypatch):
+    """The gateway that opened the case died before claiming rung 0: the first-rung timer
+    (run by whichever gateway leads) sends the first alerts; once sent, it does nothing."""
+    service, sender, timers = make(None)
+
+    async def dies(_case_id):
+        raise ConnectionResetError("killed")
+
+    monkeypatch.setattr(service, "_first_alerts", dies)
+    with pytest.raises(ConnectionResetError):
+        await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+    [(case_id, rung, when)] = timers
+    assert rung == 0 and when == service.now() + escalation_module.FIRST_RUNG_RESCUE and sender.alerts == []
+    await service.ladder_step(case_id, 0)
+    await service.ladder_step(case_id, 0)
+    assert [chat for chat, _, _ in sender.alerts] == ["1004"]
+
+
+async def test_a_ladder_whose_timer_was_lost_is_climbed_by_the_sweep_once(staff, tmp_path):
+    """The database went away between taking a rung and writing its timer: the leader's sweep
+    moves the ladder on once it has waited longer than the timer would have."""
+    roster.import_roster(write_roster(tmp_path, f"{staff['night']},Tue,,00:00,24:00,\n{staff['backup']},Tue,,00:00,24:00,\n"))
+    service, sender, timers = make(None)
+    report = await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+    await service.drain()
+    timers.clear()  # lost
+    assert await service.sweep() == 0  # not yet: the timer would still be waiting
+    service.now.at += service.ack_timeout + escalation_module.STUCK_GRACE + timedelta(seconds=1)
+    assert await service.sweep() == 1
+    assert await service.sweep() == 0
+    assert [chat for chat, _, _ in sender.alerts] == ["1002", "1003"]
+    assert [(case, rung) for case, rung, _ in timers] == [(report.case_id, 2)]
+
+
+async def test_cases_held_in_a_flood_are_left_to_the_summary_by_the_sweep(staff):
+    service, sender, _ = make(None)
+    service.cases_per_window = 0
+    await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc", evidence=False)
+    await service.drain()
+    service.now.at += timedelta(hours=1)
+    assert await service.sweep() == 0
