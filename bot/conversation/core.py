@@ -383,11 +383,14 @@ class ConversationCore:
         category = assessment.category if assessment.urgent else next(
             (URGENT_SIGNALS[s] for s in URGENT_SIGNALS if s in signals), None)
         if category:
-            report = await escalation.report(
-                sender=sender, channel=message.channel, category=category,
-                reply_to=message.platform_id, text=text, third_party=assessment.third_party,
-                evidence=assessment.urgent and assessment.rule != "confirmed",
-            )
+            request = dict(sender=sender, channel=message.channel, category=category,
+                           reply_to=message.platform_id, text=text, third_party=assessment.third_party,
+                           evidence=assessment.urgent and assessment.rule != "confirmed")
+            try:
+                report = await escalation.report(**request)
+            except Exception:  # the database: the resident gets 113 now, the officers later
+                escalation.report_later(**request)
+                raise
             reply.escalation = report.as_json()
             if report.created:
                 key = "escalation_unreached" if not report.reachable else (

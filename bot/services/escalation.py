@@ -59,6 +59,7 @@ FIRST_RUNG_RESCUE = timedelta(seconds=30)
 # timer) is found by the leader's sweep once it has waited this much longer than a timer would.
 STUCK_GRACE = timedelta(seconds=30)
 FLOOD_WINDOW = timedelta(minutes=5)
+REPORT_RETRY = timedelta(minutes=10)  # an urgent report the database refused is retried this long
 WAITING_SECONDS = 7 * 24 * 3600  # a web resident's waiting messages, the check-in question asked
 ANONYMOUS = "-"  # a closed case's sender after the retention period
 OUTCOMES = (
@@ -236,6 +237,29 @@ class Escalation:
         reachable = await self._first_alerts(case_id)
         log.info("case opened category=%s severity=%s reachable=%s", case_category, severity, reachable)
         return Report(case_id, "alerting" if reachable else "unreached", True, reachable)
+
+    def report_later(self, **request) -> None:
+        """`report(**request)` failed (the database unreachable): try again in the background,
+        every few seconds for REPORT_RETRY, so the officers are alerted when the database is back
+        (the resident was already told to call 113). A case half-written before the failure is
+        joined, not opened twice. Lost if this gateway stops before then."""
+
+        async def retry() -> None:
+            loop = asyncio.get_running_loop()
+            deadline, wait = loop.time() + REPORT_RETRY.total_seconds(), 1.0
+            while loop.time() < deadline:
+                await asyncio.sleep(wait)
+                wait = min(2 * wait, 15.0)
+                try:
+                    await self.report(**request)
+                    log.warning("case opened late: the database was unreachable when the resident wrote")
+                    return
+                except Exception as error:  # still unreachable
+                    log.warning("case not opened yet (%s): trying again", type(error).__name__)
+            log.error("urgent report not stored: the database stayed unreachable for %d s",
+                      REPORT_RETRY.total_seconds())
+
+        self._spawn(retry())
 
     async def _flooded(self) -> bool:
         """Count this new case (on every gateway); True when more than `cases_per_window` were

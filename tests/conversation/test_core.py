@@ -215,6 +215,20 @@ async def test_a_database_failure_mid_turn_still_gives_an_urgent_message_the_eme
     assert {"113", "115", "111"} <= set(re.findall(r"\b11\d\b", answer.messages[1].text))
 
 
+async def test_an_urgent_report_the_database_refused_is_opened_when_the_database_is_back(db_url):
+    rasa = ScriptedRasa([{"text": "…", "custom": {"signal": "urgent"}}])
+    core, service, _, _ = core_with(rasa)
+    _break_cases_table()
+    message = Message("web", "resident-10", text="cứu em với, nó đang cầm dao")
+    answer = await core.handle(message)
+    assert answer.messages[0].text == TEXTS["emergency"] and answer.escalation is None
+    with session_scope() as session:  # the database is back
+        Case.__table__.create(session.connection())
+    await service.drain()
+    case = service.open_case(core.sender_of(message))
+    assert case is not None and case.category == "danger_to_life"
+
+
 async def test_a_database_failure_mid_turn_gives_any_message_the_emergency_numbers(db_url):
     rasa = ScriptedRasa([{"text": "…", "custom": {"signal": "contact_request", "risk": None}}])
     core, _, _, _ = core_with(rasa)
