@@ -269,7 +269,8 @@ _NOW = marked_regex(
     r"\b(?<!dù )(?<!khi )(?<!lúc )(?<!dễ )(?<!dịu )(?<!cao )(?<!ngậm )(?<!cay )(?<!đa )(?<!dọa )(?<!doạ )(?<!nhận )"
     r"((còn |vẫn |hiện )?đang(?! (sợ|thương|lẽ|ghét|kể|giá|yêu|tiếc|buồn|ngại|lo|trách|kinh|khen|nể|mặt|tin|quý|"
     r"đời|chú ý|ngờ|cho con|ăn|ngủ|làm|học|mang|viên|ký|kí|nhập|bài|hoàng|tải|ảnh|những|các|mấy|hình|clip|video|"
-    r"story|status|facebook|fb|sau|trước|kia|nào|ấy|người|tiền|chân))|hiện vẫn|"
+    r"story|status|facebook|fb|sau|trước|kia|nào|ấy|người|tiền|chân|có bầu|có thai|có mang|bầu|ly hôn|li hôn|"
+    r"ly thân|nuôi))|hiện vẫn|"
     r"(vẫn|còn) (bị|đang bị) (nhốt|giam|giữ|xích|trói|bắt giữ)|hiện (em|tôi|cô ấy|con bé|chị ấy|nó) (đang|vẫn)|giờ đây|"
     r"không thở (được|nổi)|không (đứng dậy|cử động|chạy) (được|nổi))\b"
 )

@@ -3,7 +3,7 @@ negations and past stories alone."""
 
 import pytest
 
-from bot.nlu.triage import assess
+from bot.nlu.triage import HIGH_RISK, assess
 
 
 @pytest.mark.parametrize(
@@ -304,3 +304,16 @@ def test_everyday_unmarked_words_that_look_alarming_do_not_escalate(text):
 ])
 def test_everyday_unmarked_phrases_are_not_even_asked_about(text):
     assert assess(text).level == "none", text
+
+
+@pytest.mark.parametrize("text", [
+    "đánh vợ đang có bầu thì bị xử thế nào", "danh vo dang co bau thi bi xu the nao",
+    "tôi đang ly hôn, chồng cũ đánh tôi thì sao",
+])
+def test_being_pregnant_or_divorcing_now_does_not_place_the_violence_now(text):
+    assert assess(text).level == HIGH_RISK
+
+
+@pytest.mark.parametrize("text", ["chồng đang đánh tôi, tôi đang có bầu", "ck dang danh e, e dang mang thai"])
+def test_violence_now_against_a_pregnant_woman_is_still_danger_now(text):
+    assert assess(text).urgent
