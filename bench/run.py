@@ -146,14 +146,16 @@ def stock_project() -> Path:
     return project
 
 
-def bare_rasa(project: Path, model: Path, extra: list[str], env: dict) -> tuple[subprocess.Popen, str]:
+def bare_rasa(project: Path, model: Path, extra: list[str], env: dict, channel: str) -> tuple[subprocess.Popen, str]:
+    """`rasa run` alone; returns the process and the URL of `channel`'s webhook ("rest": the
+    stock project's credentials.yml, "gateway": ours)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "rasa", "run", "--model", str(model), "-i", "127.0.0.1", "-p", str(port), *extra],
         cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     wait_http(f"http://127.0.0.1:{port}/", process)
-    return process, f"http://127.0.0.1:{port}/webhooks/gateway/webhook"
+    return process, f"http://127.0.0.1:{port}/webhooks/{channel}/webhook"
 
 
 async def measure(target: Target, long: bool = True) -> dict:
@@ -225,7 +227,7 @@ def main() -> None:
 
     project = stock_project()
     model = sorted((project / "models").glob("*.tar.gz"))[-1]
-    process, url = bare_rasa(project, model, [], ENV)
+    process, url = bare_rasa(project, model, [], ENV, "rest")
     try:
         results["(a) stock rasa init"] = asyncio.run(measure(Target("a", url, STOCK_TURNS, "rasa")))
     finally:
@@ -240,7 +242,7 @@ def main() -> None:
 
         env = {**ENV, **{k: v for k, v in stack.env.items() if k.startswith(("GBVBOT_", "DATABASE_URL"))}}
         process, url = bare_rasa(ROOT, current_model(), ["--enable-api", "--endpoints", str(endpoints),
-                                                         "--credentials", str(ROOT / "credentials.yml")], env)
+                                                         "--credentials", str(ROOT / "credentials.yml")], env, "gateway")
         try:
             results["(b) bare rasa, our model"] = asyncio.run(measure(Target("b", url, OUR_TURNS, "rasa")))
             parse_url = url.replace("/webhooks/gateway/webhook", "/model/parse")
@@ -279,6 +281,9 @@ def main() -> None:
     a, b, ours = (results[k] for k in ("(a) stock rasa init", "(b) bare rasa, our model", "ours /api/chat"))
     print(f"\nours p95 / (b) p95: 1 client {ours['1 client']['p95'] / b['1 client']['p95']:.2f},"
           f" 20 clients {ours['20 clients']['p95'] / b['20 clients']['p95']:.2f} (what the gateway adds)")
+    failed = [name for name, r in results.items() if r["1 client"]["errors"] or r["20 clients"]["errors"]]
+    if failed:
+        print(f"WARNING: turns failed in {', '.join(failed)}: those figures are not comparable")
     print_targets(results, rss)
     print(f"load average after: {loadavg()} (2 cores; other work on the machine inflates every figure)")
     (ROOT / "reports").mkdir(exist_ok=True)
