@@ -16,7 +16,7 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 MODEL = $(shell $(BIN)/python -c 'from bot.training import current_model; print(current_model())' 2>/dev/null)
 RASA_IO = --data nlu_data --domain domain.yml
 
-.PHONY: help install train run test unit e2e faults eval validate content-review core-test lint bench browser office clean
+.PHONY: help install train run test unit e2e faults eval validate content-review core-test lint bench soak browser office clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ bench: install train ## latency/throughput benchmarks (prints figures)
 	$(BIN)/python -m bench.bench_campaign
 	$(BIN)/python -m bench.bench_shared
 	$(BIN)/python -m bench.bench_scale
+
+soak: install train ## 30 min at 20 turns/s (GBVBOT_SOAK_MINUTES, GBVBOT_SOAK_RATE): latency and RSS stay flat?
+	$(BIN)/python -m bench.soak
 
 clean: ## remove models, reports and runtime data (not the venv)
 	rm -rf models reports var/*.runtime.yml
