@@ -27,7 +27,7 @@ def _reset_caches() -> None:
 
     config.settings.cache_clear()
     crypto.derive_key.cache_clear()
-    db.engine.cache_clear()
+    db._engine.cache_clear()
     db._factory.cache_clear()
     import bot.storage.conversations as conversations
 

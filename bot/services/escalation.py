@@ -35,7 +35,7 @@ from bot.geo.names import gazetteer
 from bot.messages import BotMessage, Button
 from bot.services import roster
 from bot.storage.crypto import Sealer, pseudonym
-from bot.storage.db import session_scope
+from bot.storage.db import dropped, session_scope
 from bot.storage.models import AuditLog, Case, CaseEvent, Officer, OfficerMessage, utcnow
 from bot.storage.shared import MemoryStore, Store
 
@@ -195,10 +195,21 @@ class Escalation:
             self._open_senders.discard(sender)
         return case
 
-    async def report(self, *, sender: str, channel: str, category: str, reply_to: str,
-                     text: str | None = None, third_party: bool = False, evidence: bool = True) -> Report:
-        """Open a case for this episode (or join the open one) and start alerting.
-        `third_party`: someone reports a danger to another person (a neighbour, a child).
+    async def report(self, **request) -> Report:
+        """Open a case for this episode (or join the open one) and start alerting (`_report`).
+        A connection the database dropped mid-way is retried at once on a fresh one, so the
+        resident is told the officers were alerted; a case written before the drop is joined."""
+        try:
+            return await self._report(**request)
+        except Exception as error:
+            if not dropped(error):
+                raise
+            log.warning("database connection dropped while opening a case: trying again")
+            return await self._report(**request)
+
+    async def _report(self, *, sender: str, channel: str, category: str, reply_to: str,
+                      text: str | None = None, third_party: bool = False, evidence: bool = True) -> Report:
+        """`third_party`: someone reports a danger to another person (a neighbour, a child).
         `evidence`: the message's own text was rated danger now (not only a button or a "có");
         during a flood only such cases are alerted one by one."""
         case_category, severity = CATEGORIES.get(category, ("other", "high"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -37,14 +38,25 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-@lru_cache(maxsize=4)
 def engine(url: str | None = None) -> Engine:
-    return make_engine(url or settings().database_url)
+    """The process's engine (one pool) for `url`, by default DATABASE_URL."""
+    return _engine(url or settings().database_url)
+
+
+@lru_cache(maxsize=4)
+def _engine(url: str) -> Engine:
+    return make_engine(url)
 
 
 @lru_cache(maxsize=4)
 def _factory(url: str | None) -> sessionmaker:
     return sessionmaker(bind=engine(url), future=True, expire_on_commit=False)
+
+
+def dropped(error: BaseException) -> bool:
+    """The database closed this connection under us (restarted, or the backend terminated): the
+    pool has discarded it, and the same work on a fresh connection may well succeed."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 @contextmanager

@@ -131,7 +131,7 @@ def test_migration_0009_keeps_the_roster_its_shifts_cases_and_tokens(tmp_path, m
                 "INSERT INTO cases (id, sender, status, severity, category, channel, created_at, rung, reporter, relay,"
                 " assigned_officer_id, updated_at) VALUES ('C1', 's', 'acknowledged', 'critical', 'other', 'web', :now,"
                 " 0, 'resident', 1, 1, :now)"), {"now": accounts.utcnow()})
-        db.engine.cache_clear()
+        db._engine.cache_clear()
         db._factory.cache_clear()
         db.upgrade(url)
         with session_scope() as session:

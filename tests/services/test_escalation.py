@@ -107,6 +107,38 @@ async def test_an_urgent_report_alerts_the_on_duty_officer_for_the_unit(staff, t
                       (report.case_id, 1, service.now() + timedelta(minutes=3))]
 
 
+async def test_a_connection_the_database_drops_while_opening_a_case_is_retried_at_once(staff, db_url):
+    """PostgreSQL terminates the backend under the INSERT of the case (a restart, an admin's
+    pg_terminate_backend): the report is made again on a fresh connection, once, and alerts once."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a backend terminated under the pool is a PostgreSQL event")
+    from sqlalchemy import create_engine, event
+
+    from bot.storage import db
+
+    killer, cut = create_engine(db_url, future=True), []
+
+    def terminate_once(_conn, cursor, statement, *_args):
+        if not cut and statement.lstrip().upper().startswith("INSERT INTO CASES"):
+            cursor.execute("SELECT pg_backend_pid()")
+            cut.append(cursor.fetchone()[0])
+            with killer.begin() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": cut[0]})
+
+    event.listen(db.engine(), "before_cursor_execute", terminate_once)
+    try:
+        service, sender, _ = make(None)
+        report = await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+        await service.drain()
+    finally:
+        event.remove(db.engine(), "before_cursor_execute", terminate_once)
+        killer.dispose()
+    assert cut and report.created and report.reachable
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.sender == "w-1")) == 1
+    assert [chat for chat, _, _ in sender.alerts] == ["1004"]  # no shifts: the duty desk, once
+
+
 async def test_a_second_urgent_message_joins_the_open_case(staff):
     service, sender, _ = make(None)
     first = await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
