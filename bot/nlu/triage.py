@@ -90,11 +90,19 @@ def _cues(kind: str, category: str, *patterns: str, negatable: bool | None = Non
 _ACT_DOUBT = "da|day|tat|troi|vut|quat|dam|danh ba"  # đã/dạ, dạy/đây/dậy, tất/tắt, trời, vứt, quát, dám, danh bạ
 
 
+# "tư vấn giúp em với", "chỉ giúp em với", "luật sư / admin / mọi người giúp em với": a polite
+# request for advice, the closing line of many letters, not a cry for help (fixed-width
+# look-behinds, one per word; `_clean` has made "tư vấn" "hỏi").
+_ASKING = "".join(f"(?<!{word} )" for word in (
+    "vấn", "hỏi", "chỉ", "xem", "đáp", "lời", "dẫn", "thích", "biết", "khuyên", "tìm", "hiểu", "tính", "nghĩ",
+    "giải", "sư", "ad", "admin", "người"))
+
+
 CUES: list[Cue] = [
     # Cries for help.
     *_cues("cry", "danger_to_life",
            rf"\bcứu (lấy |giúp |với |giùm |gium )?{_ME}\b", r"\bcứu (với|giúp|giùm|mạng)\b",
-           r"\b(help|sos|help me)\b", r"\bgiúp (tôi|em|mình|con|tui) với\b",
+           r"\b(help|sos|help me)\b", rf"{_ASKING}\bgiúp (tôi|em|mình|con|tui) với\b",
            r"\b(gọi|báo) (công an|cảnh sát|113|115) (giúp|hộ|giùm|dùm) ",
            r"\bcứu (lấy |giúp |giùm |dùm )?(người thân|vợ|chồng|anh|bố|ba|cháu|bạn|nó|họ|chúng|tụi|mạng)\b",
            r"\b(hãy|xin|mong|nhờ|làm ơn) (\w+ ){0,3}giải cứu\b"),
@@ -241,7 +249,7 @@ IDIOMS = [marked_regex(p) for p in [
     r"\b(khẩn cấp|nguy hiểm)( \w+){0,2} (không|à|nhỉ|thế nào|là gì)$",
     r"\b(truy cứu|cứu trợ|cứu hộ|cứu nạn|cứu tinh|cứu vớt|cứu thế|cứu cánh|cứu hỏa|cứu chữa|cấp cứu|cứu vãn|cứu giúp đỡ)\b",
     r"\b(đánh (răng|giá|máy|bài|cờ|đề|lô|thức|điện|dấu|son|bóng|rơi|mất|lừa|vần|trống|chén|cầu lông|bạn|số|đổ|bạc|thuế|phấn|nhau chơi))\b",
-    r"\b(tư vấn|xin tư vấn)\b", r"\bbị (lừa|lừa tiền|lừa dối)\b(?! (sang|qua|bán|đi))",
+    r"\bbị (lừa|lừa tiền|lừa dối)\b(?! (sang|qua|bán|đi))",
     r"\b(đá (bóng|banh|cầu|gà))\b", r"\b(dao động|dao kéo|xích mích)\b", r"\b(giữ|lấy) (hết )?(tiền|lương|tiền lương|thẻ)\b",
 ]]
 # Words whose folded form is alarming but that the resident wrote with settling marks, and
@@ -345,8 +353,12 @@ def is_letter(text: str) -> bool:
     return words >= 40 or (len(sentences(text)) >= 3 and words >= 20)
 
 
+# "tư vấn" (advice), which typed without marks reads "tự vẫn" (suicide): an asking word.
+_ADVICE = marked_regex(r"\b(xin )?tư vấn\b")
+
+
 def _clean(sentence: str) -> str:
-    text = matchable(sentence)
+    text = _ADVICE.sub("hỏi", matchable(sentence))
     for idiom in (*EXACT_IDIOMS, *IDIOMS):
         text = idiom.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip()

@@ -3,7 +3,7 @@ negations and past stories alone."""
 
 import pytest
 
-from bot.nlu.triage import HIGH_RISK, assess
+from bot.nlu.triage import DANGER_NOW, HIGH_RISK, NONE_LEVEL, assess
 
 
 @pytest.mark.parametrize(
@@ -317,3 +317,26 @@ def test_being_pregnant_or_divorcing_now_does_not_place_the_violence_now(text):
 @pytest.mark.parametrize("text", ["chồng đang đánh tôi, tôi đang có bầu", "ck dang danh e, e dang mang thai"])
 def test_violence_now_against_a_pregnant_woman_is_still_danger_now(text):
     assert assess(text).urgent
+
+
+@pytest.mark.parametrize("text", [
+    "luật sư tư vấn giúp em với",
+    "tu van giup em voi",
+    "cho em hỏi giúp em với ạ",
+    "chỉ giúp em với, em muốn ly hôn",
+    "mong mọi người giúp em với",
+    "admin giup em voi",
+])
+def test_asking_for_advice_is_not_a_cry_for_help(text):
+    assert assess(text).level == NONE_LEVEL
+
+
+@pytest.mark.parametrize("text", ["giúp em với", "giup toi voi", "ai giúp em với", "cứu em với",
+                                  "tư vấn gì nữa, giúp em với, anh ta đang đánh em"])
+def test_a_plea_for_help_still_escalates_at_once(text):
+    assert assess(text).level == DANGER_NOW
+
+
+def test_advice_typed_without_marks_is_not_suicide():
+    assert assess("em muon tu van ve ly hon").level == NONE_LEVEL
+    assert assess("em muốn tự vẫn").category == "self_harm"
