@@ -316,7 +316,12 @@ _FAILURE = marked_regex(
 )
 # "đang" typed without marks is as often đáng, đăng, đằng, dạng: in a letter it places the
 # danger now only when something else in the letter does too (`_NOW_ELSEWHERE`, a cry for help).
-_BARE_NOW = frozenset({"dang", "con dang", "gio day"})  # giờ đây, or giờ đấy (then)
+# "lúc này" in a story is its narrative present ("Lúc này anh ta lao vào đánh tôi"): the same.
+_BARE_NOW = frozenset({"dang", "con dang", "gio day", "lúc này", "luc nay"})  # giờ đây, or giờ đấy (then)
+# A time long enough ago that a "lúc này" after it is the story's, not the resident's now.
+_ERA = marked_regex(
+    r"\b(hồi (đó|ấy|trước|nhỏ|còn)|(khi|lúc|hôm|ngày) (đó|ấy)|năm \d{4}|lúc nhỏ|khi còn nhỏ|ngày (xưa|trước)|"
+    r"năm (xưa|ngoái|trước)|trước đây|(\d+|mấy|vài) năm trước|thời gian trước|lúc trước)\b")
 _SINCE = marked_regex(r"\b(từ|kể từ)( \w+){0,8} $")
 _RECENT = marked_regex(
     r"\b(vừa xong|vừa rồi|vừa nãy|vừa mới|lúc nãy|khi nãy|hồi nãy|ban nãy|hôm nay|bữa nay|sáng nay|trưa nay)\b")
@@ -366,9 +371,11 @@ def _clean(sentence: str) -> str:
 
 def _deixis(clean: str) -> list[str]:
     """The words that place a sentence now. Without marks "toi nay" after "từ …" is "(từ …)
-    tới nay", since then, not "tối nay", tonight."""
+    tới nay", since then, not "tối nay", tonight; "lúc này" after "hồi đó", "năm 2019" … is
+    then, in the story ("hồi đó bố đánh mẹ suốt, lúc này em mới 10 tuổi")."""
     return [m.group(0) for m in _DEIXIS.finditer(clean)
-            if not (m.group(0) == "toi nay" and _SINCE.search(clean[:m.start()]))]
+            if not (m.group(0) == "toi nay" and _SINCE.search(clean[:m.start()]))
+            and not (m.group(0) in ("lúc này", "luc nay") and _ERA.search(clean[:m.start()]))]
 
 
 def _time(clean: str, start: int, end: int, letter: bool, corroborated: bool = True) -> str:
@@ -420,7 +427,8 @@ def assess(text: str) -> Assessment:
     kinds: set[str] = set()
     cleaned = [c for c in (_clean(s) for s in sentences(text)) if c]
     corroborated = not letter or any(
-        _deixis(c) or _RECENT.search(c) or any(m.group(0) not in _BARE_NOW for m in _NOW.finditer(c))
+        any(w not in _BARE_NOW for w in _deixis(c)) or _RECENT.search(c)
+        or any(m.group(0) not in _BARE_NOW for m in _NOW.finditer(c))
         or any(cue.kind == "cry" and cue.pattern.search(c) for cue in CUES) for c in cleaned)
     for clean in cleaned:
         for priority, cue in enumerate(CUES):

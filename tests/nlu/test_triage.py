@@ -340,3 +340,22 @@ def test_a_plea_for_help_still_escalates_at_once(text):
 def test_advice_typed_without_marks_is_not_suicide():
     assert assess("em muon tu van ve ly hon").level == NONE_LEVEL
     assert assess("em muốn tự vẫn").category == "self_harm"
+
+
+@pytest.mark.parametrize("text", [
+    "Hồi đó ông ấy đánh mẹ con em suốt, lúc này em mới 10 tuổi. Giờ em muốn hỏi về quyền nuôi con.",
+    "Hoi do ong ay danh me con em suot, luc nay em moi 10 tuoi. Gio em muon hoi ve quyen nuoi con.",
+    "Khi đó chồng tôi đánh tôi, lúc này tôi đang mang thai 3 tháng. Xin hỏi tôi có thể ly hôn không?",
+    "Tối hôm đó anh ta say rượu về nhà. Lúc này anh ta lao vào đánh tôi túi bụi. "
+    "Tôi phải làm sao để ly hôn với người chồng này?",
+])
+def test_lúc_này_in_a_story_is_the_story_s_time_not_now(text):
+    assert not assess(text).urgent, text
+
+
+@pytest.mark.parametrize("text", [
+    "lúc này chồng em đang cầm dao", "luc nay no danh em", "Hôm qua nó đánh em, lúc này nó lại đánh em",
+    "Em viết những dòng này khi đang trốn trong nhà vệ sinh. Lúc này anh ta vẫn đang đập cửa đòi giết em. Em phải làm sao?",
+])
+def test_lúc_này_still_places_danger_now(text):
+    assert assess(text).urgent, text
