@@ -64,7 +64,7 @@ from bot import content
 from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import ExpiringMap, split_text, valid_payload
 from bot.config import Settings
-from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
+from bot.conversation.core import MAX_TEXT_IN, ConversationCore, Message, RateLimited, TurnLocks
 from bot.messages import BotMessage, Button
 from bot.outbound import Outbox, Priority, RetryLater, TemporaryFailure
 from bot.services.desk import OfficerDesk, PassOn, Reply, Take, close_command
@@ -76,7 +76,6 @@ CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_TEXT = 4096  # one Telegram message
-MAX_INBOUND = 4000  # what a resident may send in one message (as on the web chat)
 MAX_WEBHOOK_BODY = 256 * 1024
 CALLBACK_DATA_BYTES = 64
 OFFICER_BUTTONS = ("ack:", "pass:")  # callback data of escalation alerts (never a Rasa payload)
@@ -296,7 +295,7 @@ class TelegramChannel:
         self._remember(message.chat_id, message.message_id)
         if message.reply_to_message is not None and await self._officer_reply(update):
             return
-        if len(message.text) > MAX_INBOUND:
+        if len(message.text) > MAX_TEXT_IN:
             self._queue(message.chat_id, [BotMessage(content.text("text_too_long"))])
             return
         await self._turn(message.chat_id, Message(CHANNEL, str(message.chat_id), text=message.text))

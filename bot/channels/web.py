@@ -30,12 +30,12 @@ from aiohttp import web
 from bot import content
 from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import valid_payload
-from bot.conversation.core import ConversationCore, Message, RateLimited, SharedFloodGuard
+from bot.conversation.core import MAX_TEXT_IN, ConversationCore, Message, RateLimited, SharedFloodGuard
 from bot.storage.crypto import derive_key
 from bot.storage.shared import MemoryStore, Store
 
 STATIC = Path(__file__).with_name("static")
-MAX_BODY = 32 * 1024  # bytes; 4,000 Vietnamese characters fit with room to spare
+MAX_BODY = 128 * 1024  # bytes; MAX_TEXT_IN Vietnamese characters fit, even JSON-escaped
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NO_STORE = {
     "Cache-Control": "no-store",
@@ -159,7 +159,7 @@ def parse_chat(data: dict) -> Message:
         text = data["text"]
         if not isinstance(text, str) or not text.strip():
             raise BadRequest(400, "bad_request")
-        if len(text) > 4000:
+        if len(text) > MAX_TEXT_IN:
             raise BadRequest(400, "text_too_long")
         return Message("web", session_id, text=text)
     if "payload" in given:

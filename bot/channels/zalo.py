@@ -45,7 +45,7 @@ from bot.channels.http import BodyRejected, read_body
 from bot.channels.messaging import ExpiringMap, split_text
 from bot.channels.zalo_api import REASONS, V2_SHUT_DOWN, RateLimitedFailure, TokenError, ZaloClient, ZaloError
 from bot.config import Settings
-from bot.conversation.core import ConversationCore, Message, RateLimited, TurnLocks
+from bot.conversation.core import MAX_TEXT_IN, ConversationCore, Message, RateLimited, TurnLocks
 from bot.messages import BotMessage, Button
 from bot.outbound import Outbox, Priority, TemporaryFailure
 from bot.storage import delivery, events, tokens
@@ -56,7 +56,6 @@ CHANNEL = "zalo"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 MAX_BODY = 64 * 1024
 MAX_TEXT = 2000  # one Zalo text message
-MAX_INBOUND = 4000
 STALE_SECONDS = 24 * 3600  # older signed events are refused: the replay memory lasts 48 h
 PER_SECOND = 20
 PER_CHAT_INTERVAL = 0.2
@@ -255,7 +254,7 @@ class ZaloChannel:
             if incoming is None:
                 queue([BotMessage(content.text("unsupported"))])
                 return
-            if incoming.text is not None and len(incoming.text) > MAX_INBOUND:
+            if incoming.text is not None and len(incoming.text) > MAX_TEXT_IN:
                 queue([BotMessage(content.text("text_too_long"))])
                 return
             command = (incoming.text or "").strip().lower()

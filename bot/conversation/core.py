@@ -65,6 +65,11 @@ INFORMATIONAL_SIGNALS = frozenset({"referral"})
 LOCATION_DECIMALS = 3  # about 110 m: enough to find the nearest help, not a house
 
 
+# The longest text a resident may send in one message: a whole letter (real letters to advice
+# columns run to a few thousand words; parsing 16,000 characters takes ≈ 0.3 s).
+MAX_TEXT_IN = 16_000
+
+
 @dataclass(frozen=True)
 class Message:
     channel: str  # "web" | "telegram" | "zalo"

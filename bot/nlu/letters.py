@@ -122,7 +122,13 @@ class TopicReader:
         asked_scores = self.scores(" ".join(questions)) if questions else {}
         combined = {t: max(whole[t], (whole[t] + asked_scores[t]) / 2) if asked_scores else whole[t] for t in TOPICS}
         ranked = sorted(TOPICS, key=lambda t: -combined[t])
-        chosen = [t for t in ranked if combined[t] >= self.threshold][: self.max_topics]
+        above = [t for t in ranked if combined[t] >= self.threshold]
+        chosen = above[: self.max_topics]
+        # What the questions clearly ask (≥ 0.5) is never crowded out by what the story tells at
+        # length (a long story of control, then "can I keep the children if I divorce?").
+        first = max(above, key=lambda t: asked_scores.get(t, 0), default=None)
+        if first and first not in chosen and asked_scores[first] >= 0.5:
+            chosen[-1] = first
         if not chosen and letter and combined[ranked[0]] >= self.threshold / 2:
             chosen = ranked[:1]  # a letter is about something: its likeliest topic
         asked = tuple(t for t in sorted(chosen, key=lambda t: -asked_scores.get(t, 0))

@@ -103,6 +103,34 @@ def test_asking_for_a_trusted_address_in_an_old_ward_name_finds_the_new_ward(sta
     assert "Hương Trà" in texts(body)
 
 
+# A long letter, as residents paste them into the web chat: several years told in turn, then the question.
+LONG_LETTER = " ".join(
+    f"Năm thứ {n} sau khi cưới, chồng em vẫn giữ hết tiền lương của em, mỗi tháng chỉ đưa vài trăm nghìn đi chợ "
+    f"và bắt em ghi sổ từng khoản. Em mua cho con hộp sữa cũng bị anh ấy hỏi vặn cả buổi tối, nói em tiêu hoang, "
+    f"không biết thân phận. Bố mẹ chồng biết chuyện nhưng bảo đàn bà phải nhịn cho êm cửa êm nhà. Em đi làm về "
+    f"còn phải nấu nướng, giặt giũ, dạy con học, anh ấy thì đi nhậu với bạn đến khuya mới về rồi chê em ăn mặc "
+    f"quê mùa, cấm em về thăm ngoại. Nhiều đêm em ngồi khóc một mình mà không dám kể với ai."
+    for n in ("nhất", "hai", "ba", "tư", "năm", "sáu", "bảy", "tám", "chín", "mười")
+) + (" Nay em đã suy nghĩ kỹ và muốn ly hôn. Xin hỏi em có được nuôi hai con không, "
+     "và tài sản chung là căn nhà hai vợ chồng cùng mua sẽ được chia thế nào ạ?")
+
+
+def test_a_whole_letter_longer_than_a_phone_message_is_read_and_answered(stack):
+    assert 4_000 < len(LONG_LETTER) < 16_000
+    session = new_session()
+    status, body = stack.chat(session, text=LONG_LETTER)
+    assert status == 200 and body["escalation"] is None and "an toàn để trò chuyện" in texts(body)
+    status, body = stack.chat(session, text="có")  # safe to talk: the letter's own question is answered
+    assert status == 200 and body["escalation"] is None
+    assert "nuôi con" in texts(body).lower(), texts(body)
+
+
+def test_a_long_letter_that_ends_in_danger_now_escalates_at_once(stack):
+    letter = LONG_LETTER + " Bây giờ anh ấy say rượu về đang cầm dao đập cửa phòng, em và hai con trốn trong này, cứu em với."
+    status, body = stack.chat(new_session(), text=letter)
+    assert status == 200 and body["escalation"] is not None and "113" in texts(body)
+
+
 @pytest.mark.parametrize(
     "raw, status",
     [
@@ -114,9 +142,10 @@ def test_asking_for_a_trusted_address_in_an_old_ward_name_finds_the_new_ward(sta
         (b'{"session_id": "abc", "payload": "/no_such_intent"}', 400),
         (b'{"session_id": "abc", "location": {"lat": 200, "lon": 1}}', 400),
         (b'{"session_id": "abc", "text": "\xff\xfe"}', 400),
-        (b'{"session_id": "abc", "text": "' + b"a" * 4001 + b'"}', 400),
-        (b'{"session_id": "abc", "text": "' + b"a" * 40000 + b'"}', 413),
+        (b'{"session_id": "abc", "text": "' + b"a" * 16001 + b'"}', 400),
+        (b'{"session_id": "abc", "text": "' + b"a" * 200000 + b'"}', 413),
     ],
+    ids=lambda value: value[:40].decode(errors="replace") if isinstance(value, bytes) else str(value),
 )
 def test_bad_input_gets_a_vietnamese_error_not_a_500(stack, raw, status):
     got, body = stack.post("/api/chat", None, raw=raw)

@@ -29,3 +29,39 @@ def test_a_short_unmarked_cry_is_urgent_whatever_the_classifier_said(text):
     message = read(text, "greet")
     assert message.get("intent")["name"] == "urgent_danger"
     assert message.get("letter")["triage"] == "danger_now"
+
+
+class ScriptedModel:
+    """predict_proba by text: the whole letter scores the story's topics, its question the asked ones."""
+
+    def __init__(self, by_start: dict[str, dict[str, float]]):
+        self.by_start = by_start
+
+    def predict_proba(self, texts):
+        from bot.nlu.letters import TOPICS
+
+        scores = next(s for start, s in self.by_start.items() if texts[0].startswith(start))
+        return [[scores.get(topic, 0.0) for topic in TOPICS]]
+
+
+LETTER = ("Nam thu nhat sau khi cuoi chong em giu het tien luong cua em va chui bo em moi ngay. "
+          "Em da chiu dung suot nhieu nam, khoc mot minh moi dem ma khong dam ke voi ai. "
+          "Xin hoi neu ly hon em co duoc nuoi con khong?")
+
+
+def test_what_a_letter_clearly_asks_is_answered_before_what_its_story_tells_at_length():
+    from bot.nlu.letters import TopicReader
+
+    story = {"economic": 0.9, "psychological": 0.9, "emotional": 0.6, "custody": 0.3}
+    reader = TopicReader(ScriptedModel({"nam thu nhat": story, "xin hoi": {"custody": 0.85, "emotional": 0.1}}))
+    reading = reader.read(LETTER)
+    assert reading.topics[0] == "custody" and reading.asked == ("custody",)
+    assert len(reading.topics) == 3 and "economic" in reading.topics
+
+
+def test_a_weakly_asked_topic_does_not_crowd_out_the_story():
+    from bot.nlu.letters import TopicReader
+
+    story = {"economic": 0.9, "psychological": 0.9, "physical": 0.8, "emotional": 0.3}
+    reader = TopicReader(ScriptedModel({"nam thu nhat": story, "xin hoi": {"emotional": 0.35}}))
+    assert set(reader.read(LETTER).topics) == {"economic", "psychological", "physical"}

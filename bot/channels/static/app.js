@@ -13,7 +13,7 @@
 
   var STORAGE_PREFIX = "ntc.";
   var SESSION_KEY = STORAGE_PREFIX + "sid";
-  var MAX_CHARS = 4000;
+  var MAX_CHARS = 16000;  // bot/conversation/core.py MAX_TEXT_IN
   var COUNTER_FROM = 3500;
   var REQUEST_TIMEOUT_MS = 45000;
   var EXIT_URL = "/exit";
