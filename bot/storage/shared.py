@@ -96,6 +96,13 @@ class MemoryStore:
         deadline, value = self._values.pop(f"{name}:{key}", (0.0, None))
         return json.loads(value) if deadline > self._clock() else None
 
+    async def put_new(self, name: str, key: str, value: Any, ttl: float) -> bool:
+        """`put` unless the key holds a value already; True if this call put it."""
+        if await self.get(name, key) is not None:
+            return False
+        await self.put(name, key, value, ttl)
+        return True
+
     async def append(self, name: str, key: str, blob: bytes, ttl: float) -> None:
         deadline, blobs = self._values.pop(f"{name}:{key}", (0.0, []))
         blobs = blobs if deadline > self._clock() else []
@@ -236,6 +243,14 @@ class RedisStore:
             except Exception as error:
                 self._failed(error)
         return value
+
+    async def put_new(self, name: str, key: str, value: Any, ttl: float) -> bool:
+        if self._up():
+            try:
+                return bool(await self.redis.set(self._name(name, key), json.dumps(value), px=int(ttl * 1000), nx=True))
+            except Exception as error:
+                self._failed(error)
+        return await self.local.put_new(name, key, value, ttl)
 
     async def append(self, name: str, key: str, blob: bytes, ttl: float) -> None:
         if self._up():
