@@ -20,11 +20,12 @@ from sqlalchemy import select
 from bot.channels.http import BodyRejected, read_body
 from bot.channels.web import client_address
 from bot.config import Settings
-from bot.conversation.core import FloodGuard, RateLimited
+from bot.conversation.core import RateLimited, SharedFloodGuard
 from bot.services import roster
 from bot.services.escalation import OUTCOMES, Escalation, audit
 from bot.storage.db import session_scope
 from bot.storage.models import Case, CaseEvent
+from bot.storage.shared import Store
 
 MAX_BODY = 32 * 1024
 FAILED_AUTH_LIMIT = 10  # failed sign-ins per client address per ten minutes
@@ -87,13 +88,13 @@ class Unauthorized(Exception):
         self.status, self.message = status, message
 
 
-def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteDef]:
-    failures = FloodGuard(FAILED_AUTH_LIMIT, window=600)
+def routes(settings: Settings, escalation: Escalation | None, store: Store) -> list[web.RouteDef]:
+    failures = SharedFloodGuard(store, "admin_auth_failed", FAILED_AUTH_LIMIT, window=600)  # on every gateway
 
-    def actor(request: web.Request) -> Actor:
+    async def actor(request: web.Request) -> Actor:
         """The caller, or Unauthorized (401; 429 once this address failed too often)."""
         address = client_address(request, settings.trusted_proxies)
-        if failures.count(address) >= FAILED_AUTH_LIMIT:
+        if await failures.count(address) >= FAILED_AUTH_LIMIT:
             raise Unauthorized(429, "too many failed attempts from this address: try again in ten minutes")
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
@@ -102,7 +103,7 @@ def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteD
         officer = roster.officer_by_token(token) if token else None
         if officer is None:
             try:
-                failures.check(address)
+                await failures.check(address)
             except RateLimited:
                 pass
             audit("unknown", "auth_failed")
@@ -120,7 +121,7 @@ def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteD
 
     async def cases(request: web.Request) -> web.Response:
         try:
-            who = actor(request)
+            who = await actor(request)
         except Unauthorized as denied:
             return error(denied.status, denied.message)
         status = request.query.get("status", "open")
@@ -132,7 +133,7 @@ def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteD
 
     async def case(request: web.Request) -> web.Response:
         try:
-            who = actor(request)
+            who = await actor(request)
             visible_case(request, who)
         except Unauthorized as denied:
             return error(denied.status, denied.message)
@@ -142,7 +143,7 @@ def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteD
 
     async def acknowledge(request: web.Request) -> web.Response:
         try:
-            who = actor(request)
+            who = await actor(request)
             if who.officer_id is None:
                 raise Unauthorized(403, "only an officer acknowledges a case (with their own token)")
             visible_case(request, who)
@@ -155,7 +156,7 @@ def routes(settings: Settings, escalation: Escalation | None) -> list[web.RouteD
 
     async def close(request: web.Request) -> web.Response:
         try:
-            who = actor(request)
+            who = await actor(request)
             case = visible_case(request, who)
             if not who.may_close(case):
                 raise Unauthorized(403, "a case is closed by the officer who holds it, a coordinator or the admin")

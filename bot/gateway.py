@@ -144,7 +144,8 @@ def create_app(settings: Settings) -> web.Application:
                                       settings.follow_links))
     for channel in channels:
         app.add_routes(channel.routes())
-    app.add_routes([web.get("/healthz", healthz), *admin.routes(settings, service), *console.routes(settings, service)])
+    app.add_routes([web.get("/healthz", healthz), *admin.routes(settings, service, store),
+                    *console.routes(settings, service, store)])
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app

@@ -128,3 +128,13 @@ async def redis_stores(monkeypatch):
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def shared_gateways(redis_stores, monkeypatch):
+    """Every gateway app the test creates (bot.gateway.create_app) gets its own RedisStore on
+    the machine's Redis, as with REDIS_URL set: several gateways behind one address."""
+    from bot import gateway
+
+    monkeypatch.setattr(gateway, "open_store", lambda _url: redis_stores())
+    return redis_stores

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
@@ -107,3 +108,14 @@ async def test_failed_sign_ins_are_audited_and_an_address_that_keeps_failing_is_
     assert good_but_throttled.status == 429
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "auth_failed")) == 10
+
+
+@pytest.mark.redis
+async def test_failed_sign_ins_from_one_address_count_on_every_gateway(db_url, shared_gateways):
+    a, b = await api(db_url), await api(db_url)
+    try:
+        statuses = [(await (a, b)[n % 2].get("/api/cases", headers=bearer(f"guess-{n}"))).status for n in range(12)]
+    finally:
+        await a.close()
+        await b.close()
+    assert statuses == [401] * 10 + [429] * 2

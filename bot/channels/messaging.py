@@ -1,14 +1,10 @@
-"""What the messaging-app channels (Telegram, Zalo) share when translating between a
-platform and the core: which button payloads are acceptable, splitting long texts,
-answering one resident's messages in order, and small bounded in-memory maps."""
+"""What the channels share when translating between a platform and the core: which button
+payloads are acceptable, and splitting long texts."""
 
 from __future__ import annotations
 
 import json
 import re
-import time
-from collections import OrderedDict
-from collections.abc import Hashable
 from typing import Any
 
 from bot import content
@@ -44,35 +40,3 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
-
-
-class ExpiringMap:
-    """A dict that forgets entries after `ttl` seconds and keeps at most `size` of them."""
-
-    def __init__(self, ttl: float, size: int):
-        self.ttl, self.size = ttl, size
-        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-
-    def __setitem__(self, key: Hashable, value: Any) -> None:
-        self._items.pop(key, None)
-        self._items[key] = (time.monotonic(), value)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def get(self, key: Hashable, default: Any = None) -> Any:
-        found = self._items.get(key)
-        if found is None:
-            return default
-        if time.monotonic() - found[0] > self.ttl:
-            del self._items[key]
-            return default
-        return found[1]
-
-    def pop(self, key: Hashable, default: Any = None) -> Any:
-        value = self.get(key, default)
-        self._items.pop(key, None)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._items)
-

@@ -62,7 +62,7 @@ from telegram.ext import (
 
 from bot import content
 from bot.channels.http import BodyRejected, read_body
-from bot.channels.messaging import ExpiringMap, split_text, valid_payload
+from bot.channels.messaging import split_text, valid_payload
 from bot.config import Settings
 from bot.conversation.core import MAX_TEXT_IN, ConversationCore, Message, RateLimited, TurnLocks
 from bot.messages import BotMessage, Button
@@ -78,6 +78,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_TEXT = 4096  # one Telegram message
 MAX_WEBHOOK_BODY = 256 * 1024
 CALLBACK_DATA_BYTES = 64
+LONG_PAYLOAD_SECONDS = 7 * 24 * 3600  # how long a button whose payload travels as a short id works
 OFFICER_BUTTONS = ("ack:", "pass:")  # callback data of escalation alerts (never a Rasa payload)
 
 PER_SECOND = 28  # overall rate: under the Bot FAQ's ~30 messages/s, leaving room for network jitter
@@ -148,7 +149,6 @@ class TelegramChannel:
             on_failure=lambda _chat, _item, error: log.warning("telegram: message dropped (%s)", type(error).__name__),
         )
         self.turns = TurnLocks()
-        self.long_payloads = ExpiringMap(ttl=7 * 24 * 3600, size=20_000)  # "#<id>" -> payload
         self.rejected = 0  # webhook requests with a wrong secret token
         self.ready = False
         self._starter: asyncio.Task | None = None
@@ -296,7 +296,7 @@ class TelegramChannel:
         if message.reply_to_message is not None and await self._officer_reply(update):
             return
         if len(message.text) > MAX_TEXT_IN:
-            self._queue(message.chat_id, [BotMessage(content.text("text_too_long"))])
+            await self._queue(message.chat_id, [BotMessage(content.text("text_too_long"))])
             return
         await self._turn(message.chat_id, Message(CHANNEL, str(message.chat_id), text=message.text))
 
@@ -311,13 +311,13 @@ class TelegramChannel:
     async def _unsupported(self, update: Update, _context) -> None:
         message = update.effective_message
         self._remember(message.chat_id, message.message_id)
-        self._queue(message.chat_id, [BotMessage(content.text("unsupported"))])
+        await self._queue(message.chat_id, [BotMessage(content.text("unsupported"))])
 
     async def _button(self, update: Update, _context) -> None:
         query = update.callback_query
         chat_id = update.effective_chat.id
         data = query.data or ""
-        payload = self.long_payloads.get(data) if data.startswith("#") else data
+        payload = await self.core.store.get("long_payload", data) if data.startswith("#") else data
         if data.startswith(OFFICER_BUTTONS):
             await self._officer_button(update, data)
             return
@@ -325,14 +325,14 @@ class TelegramChannel:
         if query.message is not None:
             await self._quietly(query.edit_message_reply_markup(reply_markup=None))
         if not valid_payload(payload):
-            self._queue(chat_id, [BotMessage(content.text("button_expired"))])
+            await self._queue(chat_id, [BotMessage(content.text("button_expired"))])
             return
         await self._turn(chat_id, Message(CHANNEL, str(chat_id), payload=payload))
 
     async def _start(self, update: Update, _context) -> None:
         message = update.effective_message
         self._remember(message.chat_id, message.message_id)
-        self._queue(message.chat_id, [BotMessage(content.text("telegram_intro"))])
+        await self._queue(message.chat_id, [BotMessage(content.text("telegram_intro"))])
         await self._turn(message.chat_id, Message(CHANNEL, str(message.chat_id), payload="/greet"))
 
     async def _erase(self, update: Update, _context) -> None:
@@ -341,7 +341,7 @@ class TelegramChannel:
         async with self.turns.hold(message.chat_id):
             await self.core.forget(CHANNEL, str(message.chat_id))
             log.info("telegram: resident data erased on request")
-            self._queue(message.chat_id, [BotMessage(content.text("telegram_erased"))])
+            await self._queue(message.chat_id, [BotMessage(content.text("telegram_erased"))])
 
     async def _subscribe(self, update: Update, _context) -> None:
         message = update.effective_message
@@ -402,7 +402,7 @@ class TelegramChannel:
         ref = f"{message.chat_id}:{message.reply_to_message.message_id}"
         answer = await self.desk.handle(officer.id, Reply(ref, message.text))
         if answer.handled:
-            self._queue(message.chat_id, [BotMessage(answer.notice)])
+            await self._queue(message.chat_id, [BotMessage(answer.notice)])
         return answer.handled
 
     async def _close_case(self, update: Update, context) -> None:
@@ -410,11 +410,11 @@ class TelegramChannel:
         message = update.effective_message
         officer = self._officer(update)
         if officer is None:
-            self._queue(message.chat_id, [BotMessage(content.text("officer_only"))])
+            await self._queue(message.chat_id, [BotMessage(content.text("officer_only"))])
             return
         event = close_command(context.args or [])
         notice = event if isinstance(event, str) else (await self.desk.handle(officer.id, event)).notice
-        self._queue(message.chat_id, [BotMessage(notice)], Priority.ALERT)
+        await self._queue(message.chat_id, [BotMessage(notice)], Priority.ALERT)
 
     # ------------------------------------------------------------------ conversation
 
@@ -423,17 +423,17 @@ class TelegramChannel:
             try:
                 reply = await self.core.handle(message)
             except RateLimited:
-                self._queue(chat_id, [BotMessage(content.text("rate_limited"))])
+                await self._queue(chat_id, [BotMessage(content.text("rate_limited"))])
                 return
             if reply.erased:  # the safe word, or erase-my-data confirmed
                 await self._delete_recent(chat_id)
-            self._queue(chat_id, reply.messages)
+            await self._queue(chat_id, reply.messages)
 
-    def _queue(self, chat_id: int, messages: list[BotMessage], priority: Priority = Priority.REPLY) -> None:
+    async def _queue(self, chat_id: int, messages: list[BotMessage], priority: Priority = Priority.REPLY) -> None:
         for message in messages:
             pieces = split_text(message.text, MAX_TEXT)
             for number, piece in enumerate(pieces, 1):
-                markup = self._keyboard(message.buttons) if number == len(pieces) else None
+                markup = await self._keyboard(message.buttons) if number == len(pieces) else None
                 self.outbox.put(chat_id, Outgoing(piece, markup), priority)
             if any(b.payload.startswith("/inform_place") for b in message.buttons):
                 # Rasa asks where the resident is: offer the phone's location as well.
@@ -443,20 +443,21 @@ class TelegramChannel:
                 )
                 self.outbox.put(chat_id, Outgoing(content.text("location_prompt"), keyboard), priority)
 
-    def _keyboard(self, buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    async def _keyboard(self, buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
         if not buttons:
             return None
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.title, callback_data=self._callback_data(b.payload))] for b in buttons]
+            [[InlineKeyboardButton(b.title, callback_data=await self._callback_data(b.payload))] for b in buttons]
         )
 
-    def _callback_data(self, payload: str) -> str:
-        """Telegram allows 64 bytes of callback data: longer payloads travel as a short id."""
+    async def _callback_data(self, payload: str) -> str:
+        """Telegram allows 64 bytes of callback data: longer payloads travel as a short id,
+        kept a week in the shared store, so a tap is understood by whichever gateway gets it."""
         if len(payload.encode()) <= CALLBACK_DATA_BYTES:
             return payload
         digest = hashlib.sha256(payload.encode()).digest()
         key = "#" + base64.urlsafe_b64encode(digest[:12]).decode()
-        self.long_payloads[key] = payload
+        await self.core.store.put("long_payload", key, payload, LONG_PAYLOAD_SECONDS)
         return key
 
     # ------------------------------------------------------------------ outbound
@@ -478,7 +479,7 @@ class TelegramChannel:
         without notification sound; buttons under the last piece."""
         pieces = split_text(text, MAX_TEXT)
         for number, piece in enumerate(pieces, 1):
-            markup = self._keyboard(buttons) if number == len(pieces) else None
+            markup = await self._keyboard(buttons) if number == len(pieces) else None
             if await self._deliver_now(int(reply_to), Outgoing(piece, markup, silent=True), Priority.ALERT) is None:
                 return False
         return True
@@ -492,8 +493,13 @@ class TelegramChannel:
     def broadcast(self, _sender: str, chat: str, message: BotMessage, claim: Callable[[], bool]) -> asyncio.Future:
         """A campaign message, silently, behind every alert and reply; the future gives None
         if `claim` said no when its turn came (bot/services/campaigns/engine.py)."""
-        return self.outbox.put(int(chat), Outgoing(message.text, self._keyboard(message.buttons), silent=True, claim=claim),
-                               Priority.BROADCAST)
+
+        async def queue():
+            markup = await self._keyboard(message.buttons)
+            return await self.outbox.put(int(chat), Outgoing(message.text, markup, silent=True, claim=claim),
+                                         Priority.BROADCAST)
+
+        return asyncio.ensure_future(queue())
 
     @staticmethod
     def failure_reason(error: BaseException) -> str:

@@ -42,7 +42,7 @@ from aiohttp import web
 
 from bot import content
 from bot.channels.http import BodyRejected, read_body
-from bot.channels.messaging import ExpiringMap, split_text
+from bot.channels.messaging import split_text
 from bot.channels.zalo_api import REASONS, V2_SHUT_DOWN, RateLimitedFailure, TokenError, ZaloClient, ZaloError
 from bot.config import Settings
 from bot.conversation.core import MAX_TEXT_IN, ConversationCore, Message, RateLimited, TurnLocks
@@ -64,6 +64,11 @@ FOLLOW_EVENTS = {"follow", "unfollow"}
 USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
 COMMANDS = {"/xoa": None, "/dangky": "/subscribe", "/huy": "/unsubscribe", "dangky": "/subscribe", "huy": "/unsubscribe"}
+# In the shared store (bot/storage/shared.py), per resident (pseudonym), so that a reply is
+# understood and counted whatever gateway gets it: the payloads of the numbered options last
+# offered, the replies sent since the resident's last message (within the free window), and
+# whether an anonymous resident was told about -240.
+OPTIONS, SENT, TOLD = "zalo_options", "zalo_sent", "zalo_told"
 ANONYMOUS = "anon:"  # a resident's platform id "anon:<anonymous id>:<conversation id>"
 CAMPAIGN_DELIVERY = "article_broadcast_or_template"  # what a Zalo OA may send to followers (docs/channels.md)
 
@@ -131,9 +136,7 @@ class ZaloChannel:
         self.free_seconds = settings.zalo_free_hours * 3600
         self.free_messages = settings.zalo_free_messages
         self.reply_seconds = settings.zalo_reply_days * 86400
-        self.options = ExpiringMap(ttl=self.free_seconds, size=50_000)  # pseudonym -> payloads of numbered options
-        self.sent_in_window = ExpiringMap(ttl=self.free_seconds, size=100_000)  # pseudonym -> replies since last message
-        self.told_anonymous = ExpiringMap(ttl=self.reply_seconds, size=50_000)  # anonymous residents told about -240
+        self.store = core.store
         self._app_secret = settings.zalo_app_secret
         self.v2_shut_down = False  # learnt from a -240: anonymous replies go to v3
         self.turns = TurnLocks()
@@ -234,48 +237,50 @@ class ZaloChannel:
             resident = f"{ANONYMOUS}{user}:{conversation}"
         sender = self.core.sender_of(Message(CHANNEL, resident))
         if name == "unfollow":
-            await self.core.forget(CHANNEL, resident)
-            self.options.pop(sender)
+            await self._forget(resident, sender)
             log.info("zalo: unfollow, resident data erased")
             return
 
         received = int(event["timestamp"]) / 1000
         delivery.touch_window(sender, datetime.fromtimestamp(received, timezone.utc))
-        self.sent_in_window[sender] = 0
+        await self.store.forget(sender, SENT)
 
-        def queue(messages: list[BotMessage]) -> None:
-            self._queue(sender, resident, received, msg_id or None, messages)
+        async def queue(messages: list[BotMessage]) -> None:
+            await self._queue(sender, resident, received, msg_id or None, messages)
 
         async with self.turns.hold(sender):
             if name == "follow":
-                queue([BotMessage(content.text("zalo_intro"))])
+                await queue([BotMessage(content.text("zalo_intro"))])
                 return
-            incoming = self._message(name, resident, message, sender)
+            incoming = await self._message(name, resident, message, sender)
             if incoming is None:
-                queue([BotMessage(content.text("unsupported"))])
+                await queue([BotMessage(content.text("unsupported"))])
                 return
             if incoming.text is not None and len(incoming.text) > MAX_TEXT_IN:
-                queue([BotMessage(content.text("text_too_long"))])
+                await queue([BotMessage(content.text("text_too_long"))])
                 return
             command = (incoming.text or "").strip().lower()
             if command == "/xoa":
-                await self.core.forget(CHANNEL, resident)
-                self.options.pop(sender)
+                await self._forget(resident, sender)
                 log.info("zalo: resident data erased on request")
-                queue([BotMessage(content.text("zalo_erased"))])
+                await queue([BotMessage(content.text("zalo_erased"))])
                 return
             if command in COMMANDS:
                 incoming = Message(CHANNEL, resident, payload=COMMANDS[command])
             try:
                 reply = await self.core.handle(incoming)
             except RateLimited:
-                queue([BotMessage(content.text("rate_limited"))])
+                await queue([BotMessage(content.text("rate_limited"))])
                 return
             if reply.erased:
-                self.options.pop(sender)
-            queue(reply.messages)
+                await self.store.forget(sender, OPTIONS, SENT, TOLD)
+            await queue(reply.messages)
 
-    def _message(self, name: str, resident: str, message: dict, sender: str) -> Message | None:
+    async def _forget(self, resident: str, sender: str) -> None:
+        await self.core.forget(CHANNEL, resident)
+        await self.store.forget(sender, OPTIONS, SENT, TOLD)
+
+    async def _message(self, name: str, resident: str, message: dict, sender: str) -> Message | None:
         if name == "user_send_location":
             for attachment in message.get("attachments") or []:
                 coordinates = ((attachment or {}).get("payload") or {}).get("coordinates") or {}
@@ -288,14 +293,14 @@ class ZaloChannel:
         if not isinstance(text, str) or not text.strip():
             return None
         number = NUMBER.fullmatch(text)
-        options = self.options.get(sender) or []
+        options = await self.store.get(OPTIONS, sender) or []
         if number and 1 <= int(number.group(1)) <= len(options):
             return Message(CHANNEL, resident, payload=options[int(number.group(1)) - 1])
         return Message(CHANNEL, resident, text=text)
 
     # ------------------------------------------------------------------ outbound
 
-    def _queue(self, sender: str, resident: str, last_interaction: float, quote: str | None,
+    async def _queue(self, sender: str, resident: str, last_interaction: float, quote: str | None,
                messages: list[BotMessage]) -> None:
         """Numbered options for buttons (numbering runs across the whole reply), then the queue."""
         payloads: list[str] = []
@@ -310,9 +315,9 @@ class ZaloChannel:
             texts.append("\n".join(lines))
         if payloads:
             texts[-1] += "\n\n" + content.text("numbered_hint")
-            self.options[sender] = payloads
+            await self.store.put(OPTIONS, sender, payloads, self.free_seconds)
         else:
-            self.options.pop(sender)
+            await self.store.pop(OPTIONS, sender)
         for text in texts:
             for piece in split_text(text, MAX_TEXT):
                 self.outbox.put(sender, ZaloText(resident, piece, last_interaction, quote), Priority.REPLY)
@@ -330,7 +335,7 @@ class ZaloChannel:
         if buttons:
             text = "\n".join([text, ""] + [f"{n}. {b.title}" for n, b in enumerate(buttons, 1)])
             text += "\n\n" + content.text("numbered_hint")
-            self.options[sender] = [b.payload for b in buttons]
+            await self.store.put(OPTIONS, sender, [b.payload for b in buttons], self.free_seconds)
         futures = [
             self.outbox.put(sender, ZaloText(reply_to, piece, last), Priority.ALERT)
             for piece in split_text(text, MAX_TEXT)
@@ -343,20 +348,23 @@ class ZaloChannel:
         48-hour window and its message cap (Zalo's rules for an OA): otherwise the future
         fails with reason `zalo_window` / `zalo_quota`, counted on the campaign. The text
         already carries the buttons as numbered options (campaigns.render)."""
+        return asyncio.ensure_future(self._broadcast(sender, resident, message, claim))
+
+    async def _broadcast(self, sender: str, resident: str, message: BotMessage, claim: Callable[[], bool]) -> str | None:
         closes = delivery.window_closes_at(sender, hours=self.reply_seconds // 3600)
         last = None if closes is None else closes.timestamp() - self.reply_seconds
-        reason = None
         if last is None or time.time() - last > self.free_seconds:
-            reason = "zalo_window"
-        elif self.free_messages and self.sent_in_window.get(sender, 0) >= self.free_messages:
-            reason = "zalo_quota"
-        if reason is not None:
-            refused = asyncio.get_running_loop().create_future()
-            refused.set_exception(Undeliverable(reason))
-            return refused
+            raise Undeliverable("zalo_window")
+        if self.free_messages and await self._sent(sender) >= self.free_messages:
+            raise Undeliverable("zalo_quota")
         if message.buttons:
-            self.options[sender] = [b.payload for b in message.buttons]
-        return self.outbox.put(sender, ZaloText(resident, message.text, last, claim=claim), Priority.BROADCAST)
+            await self.store.put(OPTIONS, sender, [b.payload for b in message.buttons], self.free_seconds)
+        return await self.outbox.put(sender, ZaloText(resident, message.text, last, claim=claim), Priority.BROADCAST)
+
+    async def _sent(self, sender: str) -> int:
+        """Messages sent to the resident, by any gateway, since their last message (it forgets
+        the count), within the free window."""
+        return await self.store.count(SENT, sender, self.free_seconds, time.time())
 
     @staticmethod
     def failure_reason(error: BaseException) -> str:
@@ -369,14 +377,14 @@ class ZaloChannel:
         age = time.time() - item.last_interaction
         if age > self.reply_seconds:
             raise Undeliverable("after_7_days")
-        sent = self.sent_in_window.get(sender, 0)
+        sent = await self._sent(sender)
         billed = age > self.free_seconds or (self.free_messages and sent >= self.free_messages)
         anonymous = anonymous_ids(item.resident)
         if anonymous is None:
             message_id = await self.client.send_text(item.resident, item.text, item.quote)
         else:
             message_id = await self._send_anonymous(sender, anonymous, item.text)
-        self.sent_in_window[sender] = sent + 1
+        await self.store.hit(SENT, sender, self.free_seconds, None, time.time())
         if billed:
             delivery.record_undelivered(CHANNEL, "sent_billed")
         return message_id
@@ -392,9 +400,8 @@ class ZaloChannel:
                     raise
                 self.v2_shut_down = True
                 log.warning("zalo: v2 messaging is shut down (-240): anonymous replies now try v3")
-        if not self.told_anonymous.get(sender):
+        if await self.store.put_new(TOLD, sender, True, self.reply_seconds):
             text = f"{content.text('zalo_anonymous_notice')}\n\n{text}"
-            self.told_anonymous[sender] = True
         return await self.client.send_anonymous(*ids, text, v3=True)
 
     def _undelivered(self, _sender: str, _item: ZaloText | None, error: BaseException) -> None:

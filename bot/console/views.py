@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.console import auth, places, roster, stats, users
 from bot.console import campaigns as campaign_pages
 from bot.console.kit import Kit
-from bot.conversation.core import FloodGuard, RateLimited
+from bot.conversation.core import RateLimited, SharedFloodGuard
 from bot.geo.names import gazetteer
 from bot.services import accounts, escalation, followups, indicators, reminders
 from bot.services.desk import Close, OfficerDesk, PassOn, Take, Write
@@ -36,6 +36,7 @@ from bot.services.reports import document, workbook
 from bot.services.roster import HUE
 from bot.storage.db import session_scope
 from bot.storage.models import AuditLog, Case, Officer, aware, utcnow
+from bot.storage.shared import Store
 from bot.vietnamese import strip_marks
 
 HERE = Path(__file__).parent
@@ -141,11 +142,11 @@ async def _read_form(request: web.Request):
         return {}
 
 
-def routes(settings: Settings, service: escalation.Escalation | None) -> list[web.RouteDef]:
+def routes(settings: Settings, service: escalation.Escalation | None, store: Store) -> list[web.RouteDef]:
     """The console's routes, under /console/ on the gateway."""
     idle = timedelta(minutes=settings.console_idle_minutes)
     desk = OfficerDesk(service) if service else None
-    failures = FloodGuard(FAILED_SIGN_INS, window=600)
+    failures = SharedFloodGuard(store, "console_sign_in_failed", FAILED_SIGN_INS, window=600)  # on every gateway
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
     )
@@ -213,7 +214,7 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
             audit("unknown", "csrf_refused")
             return login_page(403, content.text("console_form_expired"))
         address = client_address(request, settings.trusted_proxies)
-        if failures.count(address) >= FAILED_SIGN_INS:
+        if await failures.count(address) >= FAILED_SIGN_INS:
             return login_page(429, content.text("console_too_many_attempts"))
         username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))
         user = None
@@ -221,7 +222,7 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
             user = await asyncio.to_thread(accounts.sign_in, username, password)
         if user is None:
             try:
-                failures.check(address)
+                await failures.check(address)
             except RateLimited:
                 pass
             return login_page(401, content.text("console_sign_in_failed"))
@@ -250,12 +251,12 @@ def routes(settings: Settings, service: escalation.Escalation | None) -> list[we
         if user_id is None:
             return login_page(401, content.text("console_expired"))
         address = client_address(request, settings.trusted_proxies)
-        if failures.count(address) >= FAILED_SIGN_INS:
+        if await failures.count(address) >= FAILED_SIGN_INS:
             return login_page(429, content.text("console_too_many_attempts"))
         user = accounts.second_factor(user_id, str(form.get("code", ""))[:16])
         if user is None:
             try:
-                failures.check(address)
+                await failures.check(address)
             except RateLimited:
                 pass
             return page("code.html", 401, csrf=auth.login_token(nonce), message=content.text("console_code_failed"))

@@ -37,7 +37,7 @@ from bot.services.campaigns import choice
 from bot.services.escalation import Escalation
 from bot.storage import activity, conversations, residents, subscriptions
 from bot.storage.crypto import pseudonym
-from bot.storage.shared import MemoryStore, Store, Windows
+from bot.storage.shared import MemoryStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -97,30 +97,10 @@ class RateLimited(Exception):
     """The sender sent more than the configured number of messages per minute."""
 
 
-class FloodGuard:
-    """A sliding window per key (a sender, a client address): at most `limit` per `window` seconds.
-    In this process's memory (the officers' sign-in failures); `SharedFloodGuard` for what
-    several gateways count together."""
-
-    def __init__(self, limit: int, window: float = 60.0):
-        self.limit = limit
-        self.window = window
-        self._windows = Windows()
-
-    def check(self, key: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        if self._windows.hit(key, self.window, self.limit, now) >= self.limit:
-            raise RateLimited()
-
-    def count(self, key: str, now: float | None = None) -> int:
-        """How many times `key` was counted within the window (without counting this call)."""
-        return self._windows.count(key, self.window, time.monotonic() if now is None else now)
-
-
 class SharedFloodGuard:
-    """FloodGuard's window kept in the shared store (bot/storage/shared.py), so that every
-    gateway counts a sender's or an address's messages together. Times are wall-clock
-    seconds (the same on every gateway)."""
+    """A sliding window per key (a sender, a client address): at most `limit` per `window`
+    seconds, kept in the shared store (bot/storage/shared.py), so that every gateway counts
+    together. Times are wall-clock seconds (the same on every gateway)."""
 
     def __init__(self, store: Store, name: str, limit: int, window: float = 60.0):
         self.store, self.name, self.limit, self.window = store, name, limit, window

@@ -167,11 +167,10 @@ class Escalation:
         # danger now waits in the queue and officers get one summary per window instead.
         self.cases_per_window = cases_per_window
         self.store = store or MemoryStore()
-        self._held: list[str] = []
-        self._last_summary: datetime | None = None
-        self._summary_scheduled = False
         # In the store, per sender: "outbox", web residents' messages (sealed) shown on the next
         # turn or poll; "asked", the check-in question just asked (bot/services/checkin.py).
+        # For every gateway: "cases", the new cases' window; "flood_held", the ids of cases held
+        # for the summary; "flood_summary", whether one is scheduled and when the last was sent.
         self._tasks: set[asyncio.Task] = set()
         # Senders with open cases, when this process is the only one that opens cases.
         self._open_senders: set[str] | None = None
@@ -238,9 +237,10 @@ class Escalation:
         if await self._flooded() and not evidence:
             with session_scope() as session:
                 _event(session, case_id, "held_in_flood")
-            self._held.append(case_id)
-            if not self._summary_scheduled:  # one summary task at a time
-                self._summary_scheduled = True
+            # One summary scheduled at a time, by whichever gateway holds a case when none is (a
+            # gateway that dies waiting to send it lets go after two windows).
+            await self.store.append("flood_held", "all", case_id.encode(), 2 * FLOOD_WINDOW.total_seconds())
+            if await self.store.put_new("flood_summary", "scheduled", 1, 2 * FLOOD_WINDOW.total_seconds()):
                 self._spawn(self._summarise())
             log.warning("case opened during a flood: held for the summary alert")
             return Report(case_id, "alerting", True, True)
@@ -279,19 +279,24 @@ class Escalation:
         return before + 1 > self.cases_per_window
 
     async def _summarise(self) -> None:
-        """One alert per FLOOD_WINDOW for the cases held in a flood: "N ca mới — xem hàng chờ"."""
+        """One alert per FLOOD_WINDOW, from one gateway, for the cases every gateway held in a
+        flood: "N ca mới — xem hàng chờ". The time it is sent is recorded before the next
+        summary may be scheduled, and the held cases taken after, so none is left out."""
+        window = FLOOD_WINDOW.total_seconds()
         try:
-            if self._last_summary is not None:
-                wait = (self._last_summary + FLOOD_WINDOW - self.now()).total_seconds()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            held, self._held = self._held, []
-            self._last_summary = self.now()
+            last = await self.store.get("flood_summary", "sent")
+            wait = 0.0 if last is None else last + window - self.now().timestamp()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self.store.put("flood_summary", "sent", self.now().timestamp(), window)
         finally:
-            self._summary_scheduled = False
+            await self.store.pop("flood_summary", "scheduled")
+        held = await self.store.take_all("flood_held", "all")
+        if not held:  # taken by the summary before
+            return
         recipients = next((r for r in (self._recipients(rung, None) for rung in range(len(roster.ROLES))) if r), [])
         recipients = recipients or [o for o in self._all_coordinators() if o.chat]
-        text = content.text("officer_flood_summary").format(count=len(held), minutes=int(FLOOD_WINDOW.total_seconds() // 60))
+        text = content.text("officer_flood_summary").format(count=len(held), minutes=int(window // 60))
         for officer in recipients:
             if self.sender:
                 await self.sender.send_alert(officer.chat, text, ())

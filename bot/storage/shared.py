@@ -2,15 +2,19 @@
 REDIS_URL unset, the default), or in Redis (REDIS_URL set).
 
 What lives here, and why it must be shared: the flood guards (per sender, per client
-address, new web sessions per address), the "có" that confirms a danger the last reply
-mentioned, the open usefulness question, the check-in question just asked, a web resident's
-officer messages waiting for their next turn or poll (read exactly once), the cap on new
-cases per five minutes, one lock per resident so two gateways never run their turns at once,
-and the outbound rate limits (one slot schedule per platform and per chat).
+address, new web sessions per address, failed sign-ins per address), the "có" that confirms a
+danger the last reply mentioned, the open usefulness question, the check-in question just
+asked, a web resident's officer messages waiting for their next turn or poll (read exactly
+once), the cap on new cases per five minutes and the flood summary (the cases held for it,
+whether one is scheduled, when the last was sent), one lock per resident so two gateways never
+run their turns at once, the buttons a gateway sent (Telegram's long payloads, Zalo's numbered
+options) and Zalo's reply counts and anonymous-user notices, so that a tap is understood
+whatever gateway gets it, and the outbound rate limits (one slot schedule per platform and
+per chat).
 
 Privacy: a key is a keyed hash of what the caller names (a pseudonym, a client address, a
-chat id), never the value itself; values are small JSON (flags, counts, case ids) or blobs
-the caller sealed (bot/storage/crypto.py); every key expires.
+chat id), never the value itself; values are small JSON (flags, counts, case ids, the bot's
+own button payloads) or blobs the caller sealed (bot/storage/crypto.py); every key expires.
 
 Redis down (refused, timed out): every operation falls back to this process's memory and a
 warning without ids is logged (once per `RETRY_SECONDS`; Redis is tried again after that).
@@ -18,9 +22,10 @@ A turn is always answered and an urgent message always escalated. What degrades 
 limits and the case cap count per process (several gateways together allow more); a "có"
 or a typed answer whose question was recorded in Redis before the outage, or by another
 gateway during it, is read as an ordinary message (the triage still reads it, and the danger
-and check-in buttons still work); a web resident's officer messages waiting in Redis wait
-until it is back, and those written during the outage are shown only by the gateway that
-wrote them; turns of one resident may overlap
+and check-in buttons still work), and so is a Zalo number answering options another gateway
+offered (a long Telegram button: expired); each gateway may send its own flood summary; a web
+resident's officer messages waiting in Redis wait until it is back, and those written during
+the outage are shown only by the gateway that wrote them; turns of one resident may overlap
 across gateways; outbound rates hold per process only. Redis' state from before the outage
 is used again when it is back; what was written locally meanwhile is still read where it was.
 """
@@ -95,6 +100,13 @@ class MemoryStore:
     async def pop(self, name: str, key: str) -> Any:
         deadline, value = self._values.pop(f"{name}:{key}", (0.0, None))
         return json.loads(value) if deadline > self._clock() else None
+
+    async def put_new(self, name: str, key: str, value: Any, ttl: float) -> bool:
+        """`put` unless the key holds a value already; True if this call put it."""
+        if await self.get(name, key) is not None:
+            return False
+        await self.put(name, key, value, ttl)
+        return True
 
     async def append(self, name: str, key: str, blob: bytes, ttl: float) -> None:
         deadline, blobs = self._values.pop(f"{name}:{key}", (0.0, []))
@@ -236,6 +248,14 @@ class RedisStore:
             except Exception as error:
                 self._failed(error)
         return value
+
+    async def put_new(self, name: str, key: str, value: Any, ttl: float) -> bool:
+        if self._up():
+            try:
+                return bool(await self.redis.set(self._name(name, key), json.dumps(value), px=int(ttl * 1000), nx=True))
+            except Exception as error:
+                self._failed(error)
+        return await self.local.put_new(name, key, value, ttl)
 
     async def append(self, name: str, key: str, blob: bytes, ttl: float) -> None:
         if self._up():

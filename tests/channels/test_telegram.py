@@ -92,6 +92,24 @@ async def test_a_payload_longer_than_64_bytes_travels_through_a_short_id(sqlite_
     assert rasa.messages()[1] == long_payload
 
 
+@pytest.mark.redis
+async def test_a_long_payload_sent_by_one_gateway_is_understood_by_the_other(sqlite_db, telegram_api, shared_gateways):
+    long_payload = '/inform_place{"place":"' + "Thôn Hạ Lang, xã Bình Điền, thành phố Huế" + '"}'
+    rasa = await FakeRasa(lambda _m: [{"text": "Chọn nơi:", "buttons": [{"title": "Hạ Lang", "payload": long_payload}]}]).start()
+    config = telegram_settings(telegram_api, **WEBHOOK)
+    try:
+        async with gateway(rasa.port, **config) as a, gateway(rasa.port, **config) as b:
+            await until(lambda: channel(a, TelegramChannel).ready and channel(b, TelegramChannel).ready)
+            await post_update(a, telegram_api.message_update(CHAT, text="tìm nơi tạm lánh"))
+            [menu] = await telegram_api.wait_sent(1)
+            [(_title, data)] = keyboard(menu)
+            await post_update(b, telegram_api.press_update(CHAT, menu["message_id"], data))
+            await until(lambda: len(rasa.received) == 2)
+    finally:
+        await rasa.close()
+    assert data.startswith("#") and rasa.messages()[1] == long_payload
+
+
 async def test_a_forged_or_unknown_button_is_not_passed_to_rasa(sqlite_db, rasa, telegram_api):
     async with gateway(rasa.port, **telegram_settings(telegram_api)):
         await telegram_api.press(CHAT, 7, "/no_such_intent")

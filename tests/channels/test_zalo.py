@@ -73,6 +73,16 @@ async def test_answering_with_a_number_picks_that_option(sqlite_db, rasa, zalo_a
     assert options_in(zalo_api.messages[1]["message"]["text"]) == ["1. Phường Hương Trà", "2. Xã Bình Điền"]
 
 
+@pytest.mark.redis
+async def test_a_number_sent_through_another_gateway_picks_the_option_the_first_one_offered(sqlite_db, rasa, zalo_api, shared_gateways):
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as a, gateway(rasa.port, **zalo_settings(zalo_api)) as b:
+        await post(a, zl.text_event(USER, "xin chào"))
+        await zalo_api.wait_messages(1)
+        await post(b, zl.text_event(USER, "2"))
+        await zalo_api.wait_messages(2)
+    assert rasa.messages() == ["xin chào", "/find_shelter"]
+
+
 async def test_an_emergency_gets_113_first(sqlite_db, rasa, zalo_api):
     async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
         await post(client, zl.text_event(USER, "cuu em voi ck dang cam dao doi giet em"))
@@ -391,6 +401,24 @@ async def test_a_cap_from_the_configuration_makes_the_rest_billed_not_refused(sq
         await rasa.close()
 
 
+@pytest.mark.redis
+async def test_the_cap_counts_replies_sent_by_every_gateway_since_the_residents_last_message(sqlite_db, zalo_api, shared_gateways):
+    rasa = await FakeRasa(lambda _m: [{"text": "Tin 1"}, {"text": "Tin 2"}]).start()
+    config = zalo_settings(zalo_api, zalo_free_messages=2)
+    try:
+        async with gateway(rasa.port, **config) as a, gateway(rasa.port, **config) as b:
+            await post(a, zl.text_event(USER, "xin chào"))
+            await zalo_api.wait_messages(2)
+            assert await channel(b, ZaloChannel).send_to_resident(USER, "Cán bộ trực: chị ổn không?")
+            await until(lambda: delivery.undelivered_counts("zalo").get("sent_billed") == 1)  # A sent the two free ones
+            await post(b, zl.text_event(USER, "vâng"))  # the resident wrote again: free again
+            await zalo_api.wait_messages(5)
+            await asyncio.sleep(0.2)
+    finally:
+        await rasa.close()
+    assert delivery.undelivered_counts("zalo") == {"sent_billed": 1}
+
+
 async def test_between_48_hours_and_7_days_messages_go_out_and_are_counted_as_billed(sqlite_db, rasa, zalo_api):
     import time as clock
 
@@ -421,6 +449,19 @@ async def test_when_v2_is_shut_down_the_anonymous_resident_is_told_once_in_the_r
         await post(client, zl.anonymous_event(ANONYMOUS_ID, "cảm ơn"))
         first, second = await zalo_api.wait_messages(2)
     assert first["message"]["text"].startswith("Tin trả lời có thể không đến được bạn") and "Telegram" in first["message"]["text"]
+    assert not second["message"]["text"].startswith("Tin trả lời có thể không đến được bạn")
+
+
+@pytest.mark.redis
+async def test_an_anonymous_resident_is_told_once_whatever_gateway_answers(sqlite_db, rasa, zalo_api, shared_gateways):
+    zalo_api.v2_shut_down = True
+    zalo_api.anonymous_on_v3 = True
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as a, gateway(rasa.port, **zalo_settings(zalo_api)) as b:
+        await post(a, zl.anonymous_event(ANONYMOUS_ID, "xin chào"))
+        await zalo_api.wait_messages(1)
+        await post(b, zl.anonymous_event(ANONYMOUS_ID, "cảm ơn"))
+        first, second = await zalo_api.wait_messages(2)
+    assert first["message"]["text"].startswith("Tin trả lời có thể không đến được bạn")
     assert not second["message"]["text"].startswith("Tin trả lời có thể không đến được bạn")
 
 

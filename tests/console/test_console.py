@@ -48,18 +48,24 @@ class Console:
         return await self.client.post(path, data={"csrf": token, **fields}, allow_redirects=False)
 
 
-@pytest.fixture
-async def console(db_url):
+async def open_console() -> Console:
+    """A gateway app and a browser (its own cookies) on its console."""
     config = dataclasses.replace(settings(), rasa_port=free_port(), actions_port=free_port())
     server = TestServer(create_app(config))
     await server.start_server()
     jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=str(server.make_url("/")))
     client = TestClient(server, cookie_jar=jar)
     await client.start_server()
+    return Console(client)
+
+
+@pytest.fixture
+async def console(db_url):
+    opened = await open_console()
     try:
-        yield Console(client)
+        yield opened
     finally:
-        await client.close()
+        await opened.client.close()
 
 
 def user(username: str, role: str, units: str | None = None) -> int:
@@ -130,6 +136,17 @@ async def test_five_failures_lock_the_account_even_for_the_right_password(consol
         assert session.get(Officer, officer_id).locked_until is not None
     assert "locked" in audit_actions(f"officer:{officer_id}")
     assert "sign_in_locked" in audit_actions(f"officer:{officer_id}")
+
+
+@pytest.mark.redis
+async def test_failed_sign_ins_from_one_address_count_on_every_gateway(db_url, shared_gateways):
+    a, b = await open_console(), await open_console()
+    try:
+        statuses = [(await (a, b)[n % 2].sign_in(f"ai.do.{n}", PASSWORD)).status for n in range(21)]
+    finally:
+        await a.client.close()
+        await b.client.close()
+    assert statuses == [401] * 20 + [429]
 
 
 async def test_forms_without_the_right_csrf_token_are_refused(console):

@@ -21,6 +21,7 @@ from bot.channels.web import AddressLimits
 from bot.config import settings
 from bot.conversation.core import ConversationCore, Message, RateLimited
 from bot.gateway import create_app
+from bot.services import escalation as escalation_module
 from bot.services.escalation import Escalation
 from bot.storage.db import session_scope
 from bot.storage.models import CaseEvent
@@ -91,6 +92,34 @@ async def test_the_cap_on_new_cases_counts_cases_opened_on_both_gateways(db_url,
         kinds = {(e.case_id, e.kind) for e in session.scalars(select(CaseEvent))}
     assert (held.case_id, "held_in_flood") in kinds
     assert not any(kind == "held_in_flood" for case_id, kind in kinds if case_id != held.case_id)
+
+
+async def test_a_flood_on_both_gateways_gets_one_summary_per_window_counting_every_held_case(db_url, staff, redis_stores,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(escalation_module, "FLOOD_WINDOW", timedelta(seconds=1))
+    a = gateway(redis_stores(), cases_per_window=1).escalation
+    b = gateway(redis_stores(), cases_per_window=1).escalation
+    b.sender = a.sender  # the same officers' phones
+
+    async def button_pressed(service, number):  # no text rated danger: held during a flood
+        await service.report(sender=f"flood-{number}", channel="web", category="danger_to_life",
+                             reply_to=str(number), evidence=False)
+
+    def summaries() -> list[str]:
+        return [text for _chat, text, _buttons in a.sender.alerts if "ca mới trong" in text]
+
+    await button_pressed(a, 0)  # under the cap: alerted
+    await button_pressed(a, 1)  # held: the first summary goes out at once
+    await a.drain()
+    first = summaries()
+    assert first and all(text.startswith("⚠️ 1 ca mới") for text in first)
+    for service, number in ((b, 2), (a, 3), (b, 4)):
+        await button_pressed(service, number)
+    await asyncio.sleep(0.5)
+    assert summaries() == first  # nothing more within the window, from either gateway
+    await asyncio.gather(a.drain(), b.drain())
+    later = summaries()[len(first):]
+    assert len(later) == len(first) and all(text.startswith("⚠️ 3 ca mới") for text in later)
 
 
 class HeldRasa(ScriptedRasa):

@@ -47,6 +47,21 @@ async def test_forget_drops_what_is_named(store):
     assert await store.get("danger", "w-other") == 1
 
 
+async def test_put_new_puts_only_where_nothing_is_yet(store):
+    assert await store.put_new("flood_summary", "scheduled", 1, 60)
+    assert not await store.put_new("flood_summary", "scheduled", 2, 60)
+    assert await store.pop("flood_summary", "scheduled") == 1
+    assert await store.put_new("flood_summary", "scheduled", 3, 60)  # free again once popped
+
+
+@pytest.mark.redis
+async def test_what_one_gateway_puts_new_the_other_cannot(redis_stores):
+    a, b = redis_stores(), redis_stores()
+    assert await a.put_new("told", "z-sender", True, 60)
+    assert not await b.put_new("told", "z-sender", True, 60)
+    assert await b.get("told", "z-sender") is True
+
+
 async def test_a_value_expires():
     clock = [0.0]
     store = MemoryStore(clock=lambda: clock[0])
@@ -78,6 +93,7 @@ async def test_redis_down_falls_back_to_this_process_memory(caplog):
     try:
         await store.put("danger", "w-sender", {"third_party": False}, 60)
         assert await store.pop("danger", "w-sender") == {"third_party": False}
+        assert await store.put_new("told", "w-sender", True, 60) and not await store.put_new("told", "w-sender", True, 60)
         assert [await store.hit("flood", "w-sender", 60, 1, time.time()) for _ in range(2)] == [0, 1]
         assert await store.reserve({("outbound-telegram", "*"): 1.0}) == 0.0
         async with store.lock("turn", "w-sender", 30):
