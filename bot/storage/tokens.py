@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from bot.storage.crypto import Sealer, identity_key
 from bot.storage.db import session_scope
@@ -52,7 +53,15 @@ def _tokens(row: ChannelToken) -> Tokens:
 
 def seed(channel: str, access_token: str | None, refresh_token: str) -> Tokens:
     """Store the configured tokens unless this very configuration was stored before (the
-    stored pair is newer then: the configured refresh token has already been used)."""
+    stored pair is newer then: the configured refresh token has already been used). Gateways
+    starting together on an empty table may both insert the first row: the loser reads it."""
+    try:
+        return _seed(channel, access_token, refresh_token)
+    except IntegrityError:
+        return _seed(channel, access_token, refresh_token)
+
+
+def _seed(channel: str, access_token: str | None, refresh_token: str) -> Tokens:
     sealer = _sealer()
     fingerprint = _fingerprint(refresh_token)
     with session_scope() as session:

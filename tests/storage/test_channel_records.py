@@ -61,6 +61,30 @@ def test_only_one_refresher_holds_the_lease_and_a_stale_lease_can_be_taken_over(
     assert tokens.claim_refresh("zalo", new.version)
 
 
+def test_gateways_seeding_the_tokens_at_the_same_moment_both_start(db_url):
+    """Two gateways start on an empty table: both find no row and insert one. The second
+    insert waits on the first's uncommitted row, then fails; that gateway reads the row."""
+    if not db_url.startswith("postgresql"):
+        import pytest
+
+        pytest.skip("SQLite lets one writer in at a time: the race needs PostgreSQL")
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    other = create_engine(db_url, future=True)
+    with other.connect() as first, ThreadPoolExecutor(1) as pool:
+        transaction = first.begin()
+        first.execute(text("INSERT INTO channel_tokens (channel, version, refresh_token, seed, updated_at) "
+                           "VALUES ('zalo', 1, :sealed, 'another gateway', now())"), {"sealed": b"x"})
+        second = pool.submit(tokens.seed, "zalo", "access-1", "refresh-1")
+        time.sleep(0.5)  # the second gateway's insert is now waiting on the first's row
+        transaction.commit()
+        stored = second.result(timeout=10)
+    other.dispose()
+    assert stored.refresh_token == "refresh-1" and tokens.load("zalo") == stored
+
+
 def test_tokens_are_sealed_at_rest(db_url):
     from tests.channels.conftest import database_dump
 
