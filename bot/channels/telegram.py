@@ -12,7 +12,8 @@ messages of this chat). Every send goes through the channel's `Outbox`, so escal
 alerts overtake replies and broadcasts and a 429 delays only the chat it concerns.
 
 Never stored or logged: chat ids, names, usernames, phone numbers, message text. The
-ids of recent messages (for /thoat) live in memory only, for less than 48 hours.
+ids of recent messages (for /thoat) are kept sealed in the database under the pseudonym,
+for less than 48 hours (bot/storage/recent.py).
 """
 
 from __future__ import annotations
