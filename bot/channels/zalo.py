@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
-MAX_BODY = 64 * 1024
+MAX_BODY = 128 * 1024  # an event carrying MAX_TEXT_IN characters, JSON-escaped, fits
 MAX_TEXT = 2000  # one Zalo text message
 STALE_SECONDS = 24 * 3600  # older signed events are refused: the replay memory lasts 48 h
 PER_SECOND = 20

@@ -90,6 +90,16 @@ async def test_an_emergency_gets_113_first(sqlite_db, rasa, zalo_api):
     assert sent[0]["message"]["text"].startswith("Hãy gọi ngay 113")
 
 
+async def test_a_whole_letter_is_read_not_refused(sqlite_db, rasa, zalo_api):
+    """A long letter (15,000 characters: "too long" before, at 4,000) reaches Rasa whole."""
+    letter = "Chồng em đánh đập, chửi bới, hành hạ mẹ con em suốt nhiều năm, giữ hết tiền lương của em. " * 165
+    async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
+        response = await post(client, zl.text_event(USER, letter))
+        assert response.status == 200
+        await zalo_api.wait_messages(1)
+    assert len(letter) > 14_000 and rasa.received[0]["message"] == letter.strip()
+
+
 async def test_a_shared_location_reaches_rasa_as_coordinates(sqlite_db, rasa, zalo_api):
     async with gateway(rasa.port, **zalo_settings(zalo_api)) as client:
         assert (await post(client, zl.location_event(USER, 16.52, 107.48))).status == 200
