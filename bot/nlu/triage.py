@@ -115,6 +115,8 @@ CUES: list[Cue] = [
            rf"\b(cầm|vung|cầm theo|lấy|mài|cầm sẵn|rút|kề|vác|xách) ?(cái |con |cây |chai |khẩu )?{_WEAPON}\b",
            rf"\b{_WEAPON} (kề|chém|đâm|dọa|vào cổ|vào người)\b",
            rf"\b(bị|đã bị) {_SEVERE}\b",
+           # "bị chồng đâm", "bị nó chém": the one who did it named in between (not a car, a bee, a mosquito)
+           rf"\bbị (?!(xe|ô tô|tàu|ong|muỗi|kiến|chó|rắn|rết|bọ)\b)(\w+ ){{1,3}}{_SEVERE}\b",
            r"\b(bóp cổ|siết cổ|xiết cổ|bóp họng|thắt cổ)\b",
            r"\b(mất|ra nhiều|bê bết|đầy) máu\b", r"\bmáu (chảy|me|đầm đìa|không cầm)\b",
            r"\b(ngất xỉu|ngất đi|bất tỉnh|gãy xương|gãy tay|gãy chân|gãy mũi|vỡ đầu|thủng đầu|bể đầu|rạn xương)\b",
@@ -142,6 +144,7 @@ CUES: list[Cue] = [
     *_cues("captivity", "danger_to_life",
            rf"\b(nhốt|khóa trái|khoá trái|xích|trói|giam) {_ME}\b",
            r"\bbị (nhốt|giam lỏng|giam|xích|trói|khóa trong|khoá trong|khóa trái|cầm tù|giữ lại|bắt giữ)\b",
+           r"\bbị (\w+ ){1,3}(nhốt|xích|trói|khóa trái|khoá trái)\b",  # "bị chồng nhốt"
            doubt="giam|troi"),  # giảm (lương), trời
     *_cues("captivity", "danger_to_life",
            r"\b(xích cổ|xích chân|xích tay|xiềng)\b",
@@ -169,7 +172,8 @@ CUES: list[Cue] = [
     *_cues("sexual", "sexual_violence",
            r"\b(hiếp dâm|cưỡng hiếp|hiếp|cưỡng dâm|hãm hiếp|giao cấu|dâm ô)\b",
            rf"\b(xâm hại|làm nhục|cưỡng bức) (tình dục|thân thể|{_ME})\b",
-           r"\bbị (xâm hại|cưỡng bức|làm nhục|sờ soạng|lạm dụng tình dục)\b"),
+           r"\bbị (xâm hại|cưỡng bức|làm nhục|sờ soạng|lạm dụng tình dục)\b",
+           r"\bbị (\w+ ){1,3}(xâm hại|cưỡng bức|lạm dụng|sờ soạng|hiếp)\b"),  # "bị bố dượng xâm hại"
     # A child harmed.
     *_cues("child", "child",
            r"\b(bắt|phạt) (em|con|cháu|nó|bé) (quỳ|nhịn đói|đứng ngoài|ngủ ngoài)\b",
@@ -178,8 +182,12 @@ CUES: list[Cue] = [
            r"\b(đánh|vụt|quất) (bằng|bởi) (roi|thước|dây|gậy|móc|chổi|dép|thắt lưng)\b",
            r"\b(con|bé|cháu) (đang|vừa|lại) bị (đánh|xâm hại|hiếp|bắt|nhốt|đâm)\b",
            r"\b(bắt cóc|bắt mất) (con|bé|cháu)\b"),
-    *_cues("child", "child", rf"\b{_ACT} (con|bé|cháu|đứa nhỏ|thằng bé|con bé|con gái|con trai|nó)\b",
+    *_cues("child", "child", rf"\b{_ACT} (một |hai đứa )?(con|bé|cháu|đứa nhỏ|thằng bé|con bé|con gái|con trai|nó)\b",
            doubt=_ACT_DOUBT),  # dạy con
+    # What a neighbour hears: "vừa đánh vừa chửi một bé gái", the lash of a cane ("tiếng roi vụt").
+    *_cues("child", "child",
+           rf"\bvừa {_ACT} vừa (chửi|mắng|la|quát)( mắng| bới)? (một |đứa )?(con|bé|cháu|đứa|thằng|cô bé|cậu bé)\b",
+           r"\b(tiếng|những) roi (vụt|quất|vút)\b", r"\btiếng roi\b"),
     # Self-harm.
     *_cues("self_harm", "self_harm",
            r"\b(muốn|sẽ|định|tính|chỉ muốn|thèm|quyết định) (chết|tự tử|tự sát|kết liễu|ra đi mãi mãi|tự vẫn)\b",
@@ -322,6 +330,8 @@ _BARE_NOW = frozenset({"dang", "con dang", "gio day", "lúc này", "luc nay"})  
 _ERA = marked_regex(
     r"\b(hồi (đó|ấy|trước|nhỏ|còn)|(khi|lúc|hôm|ngày) (đó|ấy)|năm \d{4}|lúc nhỏ|khi còn nhỏ|ngày (xưa|trước)|"
     r"năm (xưa|ngoái|trước)|trước đây|(\d+|mấy|vài) năm trước|thời gian trước|lúc trước)\b")
+# Held "until now": a state that lasts (captivity) placed now by "từ đó đến nay".
+_UNTIL_NOW = marked_regex(r"\b(từ đó|từ hôm đó|từ ấy|từ hồi đó|cho) (đến|tới) (nay|giờ|bây giờ|hôm nay)\b")
 _SINCE = marked_regex(r"\b(từ|kể từ)( \w+){0,8} $")
 _RECENT = marked_regex(
     r"\b(vừa xong|vừa rồi|vừa nãy|vừa mới|lúc nãy|khi nãy|hồi nãy|ban nãy|hôm nay|bữa nay|sáng nay|trưa nay)\b")
@@ -391,7 +401,7 @@ def _time(clean: str, start: int, end: int, letter: bool, corroborated: bool = T
         doubtful = letter and not corroborated and all(w in _BARE_NOW for w in words)
         return "now?" if doubtful else "now"
     past = _PAST.search(before) or _PAST.search(after[:25])
-    if not past and (_SOON.search(before) or _SOON.search(clean[start:end]) or _SOON.search(after[:20])):
+    if not past and (_SOON.search(before + clean[start:end]) or _SOON.search(after[:20])):  # "vừa" + "bị đâm"
         return "soon"
     if past:
         return "past"
@@ -436,6 +446,8 @@ def assess(text: str) -> Assessment:
                 if cue.negatable and _negated(clean, match.start()):
                     continue
                 time = _time(clean, match.start(), match.end(), letter, corroborated)
+                if cue.kind == "captivity" and time != "past" and _UNTIL_NOW.search(clean[match.end():match.end() + 40]):
+                    time = "now"  # "nhốt tôi trong cũi sắt từ đó đến nay": still held
                 level = _level(cue.kind, time, letter)
                 if level == DANGER_NOW and cue.doubtful(match.group(0)):
                     level = HIGH_RISK

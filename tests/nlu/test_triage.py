@@ -359,3 +359,39 @@ def test_lúc_này_in_a_story_is_the_story_s_time_not_now(text):
 ])
 def test_lúc_này_still_places_danger_now(text):
     assert assess(text).urgent, text
+
+
+@pytest.mark.parametrize("text", [
+    "Gần đây hôm nào tôi cũng nghe bà hàng xóm vừa đánh vừa chửi mắng một bé gái",
+    "đêm nào bên kia tường cũng có tiếng roi vụt và tiếng trẻ con khóc",
+    "ông ta đánh một bé trai hàng xóm",
+])
+def test_what_a_neighbour_hears_of_a_child_beaten_is_asked_about(text):
+    assert assess(text).level in (HIGH_RISK, DANGER_NOW), text
+
+
+def test_held_from_then_until_now_is_danger_now_but_fear_since_then_is_not():
+    assert assess("Tôi bị con trai nhốt trong cũi sắt từ đó đến nay").level == DANGER_NOW
+    assert assess("bi nhot trong phong tu do toi nay").level == DANGER_NOW
+    assert not assess("hồi đó em bị nhốt 3 ngày, từ đó đến nay em vẫn sợ").urgent
+
+
+def test_taking_a_grandchild_typed_without_marks_is_not_kicking_one():
+    assert assess("gia dinh da dua chau di chua tri nhieu noi").level == NONE_LEVEL
+
+
+@pytest.mark.parametrize("text", [
+    "em vừa bị chồng đâm", "em bị chồng nhốt trong phòng", "em dang bi chong nhot trong phong",
+])
+def test_the_one_who_does_it_named_between_bị_and_the_act_is_still_danger_now(text):
+    assert assess(text).level == DANGER_NOW, text
+
+
+@pytest.mark.parametrize("text", ["tôi bị nó chém", "em bị bố dượng xâm hại", "em bị chồng bóp cổ"])
+def test_named_attackers_are_at_least_asked_about(text):
+    assert assess(text).level in (HIGH_RISK, DANGER_NOW), text
+
+
+@pytest.mark.parametrize("text", ["em bị xe đâm", "bé bị ong đốt", "em bi muoi dot", "em bị công ty cắt giảm lương"])
+def test_cars_bees_and_pay_cuts_are_not_violence(text):
+    assert assess(text).level == NONE_LEVEL, text
