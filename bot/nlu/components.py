@@ -314,7 +314,11 @@ class LetterReader(GraphComponent):
             reading = self.reader.read(text) if self.reader else letters.Reading((), (), triage.is_letter(text))
             level = assessment.level
             ranking = {r.get("name"): r.get("confidence", 0.0) for r in message.get("intent_ranking") or []}
-            if level == triage.NONE_LEVEL and (ASK_TOPICS & set(reading.topics) or max(
+            # Trafficking, a state that lasts until it is said to be over (as captivity in the
+            # triage), is asked about whenever the reader finds it likely, even when three other
+            # topics fill the answer (a plea that also tells of feelings and beatings).
+            held = self.reader is not None and reading.scores.get("trafficking", 0.0) >= self.reader.threshold
+            if level == triage.NONE_LEVEL and (ASK_TOPICS & set(reading.topics) or held or max(
                     ranking.get("urgent_danger", 0.0), ranking.get("self_harm", 0.0)) >= URGENT_DOUBT):
                 level = triage.HIGH_RISK  # trafficking, a child harmed, threats, or a doubt of danger: ask
             classified = (message.get(INTENT) or {}).get("name")

@@ -65,3 +65,25 @@ def test_a_weakly_asked_topic_does_not_crowd_out_the_story():
     story = {"economic": 0.9, "psychological": 0.9, "physical": 0.8, "emotional": 0.3}
     reader = TopicReader(ScriptedModel({"nam thu nhat": story, "xin hoi": {"emotional": 0.35}}))
     assert set(reader.read(LETTER).topics) == {"economic", "psychological", "physical"}
+
+
+def test_a_likely_trafficking_story_is_asked_about_even_when_three_other_topics_fill_the_answer():
+    from bot.nlu.letters import TopicReader
+
+    scores = {"emotional": 0.7, "physical": 0.4, "shelter": 0.33, "trafficking": 0.3}
+    reader = TopicReader(ScriptedModel({"": scores}))
+    message = Message(data={"text": LETTER, "intent": {"name": "disclose_abuse", "confidence": 0.9},
+                            "intent_ranking": [{"name": "disclose_abuse", "confidence": 0.9}]})
+    LetterReader({}, None, None, reader=reader).process([message])
+    assert "trafficking" not in message.get("letter")["topics"]
+    assert message.get("letter")["triage"] == "high_risk"  # the bot asks whether the danger is now
+
+
+def test_a_story_with_no_likely_trafficking_is_not_asked_about_for_it():
+    from bot.nlu.letters import TopicReader
+
+    reader = TopicReader(ScriptedModel({"": {"emotional": 0.7, "physical": 0.4, "shelter": 0.33, "trafficking": 0.1}}))
+    message = Message(data={"text": LETTER, "intent": {"name": "disclose_abuse", "confidence": 0.9},
+                            "intent_ranking": [{"name": "disclose_abuse", "confidence": 0.9}]})
+    LetterReader({}, None, None, reader=reader).process([message])
+    assert message.get("letter")["triage"] == "none"
