@@ -58,6 +58,10 @@ FIRST_RUNG_RESCUE = timedelta(seconds=30)
 # A ladder whose timer was lost (the database went away between taking a rung and writing its
 # timer) is found by the leader's sweep once it has waited this much longer than a timer would.
 STUCK_GRACE = timedelta(seconds=30)
+# A rung taken this long ago with no alert recorded, sent or failed, lost its alerts with the
+# process that was sending them (killed while they waited in its outbox): the sweep sends them
+# again, if the rung still has time before its timer climbs on.
+RESEND_AFTER = timedelta(seconds=45)
 FLOOD_WINDOW = timedelta(minutes=5)
 REPORT_RETRY = timedelta(minutes=10)  # an urgent report the database refused is retried this long
 WAITING_SECONDS = 7 * 24 * 3600  # a web resident's waiting messages, the check-in question asked
@@ -485,7 +489,27 @@ class Escalation:
         for case_id, rung in stuck:
             log.warning("case %s: its ladder had stopped at rung %d; climbing on", case_id, rung)
             await self.ladder_step(case_id, rung + 1)
-        return len(stuck)
+        return len(stuck) + await self._resend_lost(now)
+
+    async def _resend_lost(self, now: datetime) -> int:
+        """Send again the alerts of rungs taken more than RESEND_AFTER ago that no process
+        recorded (at least once: a process killed between Telegram's answer and the record
+        will have sent one twice). Only while the rung's timer has not climbed on."""
+        if self.ack_timeout <= RESEND_AFTER:
+            return 0
+        recorded = exists().where(CaseEvent.case_id == Case.id, CaseEvent.rung == Case.rung,
+                                  CaseEvent.kind.in_(("alert_sent", "alert_failed")))
+        with session_scope() as session:
+            lost = session.execute(select(Case.id, Case.rung, Case.ward, Case.category, Case.severity, Case.created_at).where(
+                Case.status == "alerting", Case.rung >= 0, Case.rung < len(roster.ROLES),
+                Case.updated_at < now - RESEND_AFTER, Case.updated_at > now - self.ack_timeout, ~recorded,
+            )).all()
+        for case_id, rung, unit, category, severity, created in lost:
+            log.warning("case %s: the alerts of rung %d were never recorded; sending them again", case_id, rung)
+            text = self._alert_text(case_id, category, severity, unit, created, rung,
+                                    "escalated" if rung > 0 and self._was_alerted(case_id) else "first")
+            await self._send_alerts(case_id, rung, self._recipients(rung, unit), text, self._alert_buttons(case_id))
+        return len(lost)
 
     def _recipients(self, rung: int, unit: str | None) -> list[roster.OnDuty]:
         """Who is alerted at a rung: those on duty covering the unit (or area-wide); when
@@ -514,8 +538,7 @@ class Escalation:
                 continue
             text = self._alert_text(case_id, category, severity, unit, created, rung,
                                     "escalated" if rung > 0 and self._was_alerted(case_id) else "first")
-            buttons = (Button(content.text("alert_button_take"), f"ack:{case_id}"),
-                       Button(content.text("alert_button_pass"), f"pass:{case_id}"))
+            buttons = self._alert_buttons(case_id)
             # The next rung's timer before sending: if this process dies while sending, the
             # ladder still climbs. When nobody gets the alert the loop climbs at once, and that
             # timer finds the rung already taken.
@@ -666,6 +689,11 @@ class Escalation:
         return True
 
     # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _alert_buttons(case_id: str) -> tuple[Button, ...]:
+        return (Button(content.text("alert_button_take"), f"ack:{case_id}"),
+                Button(content.text("alert_button_pass"), f"pass:{case_id}"))
+
     async def _alert(self, case_id: str, chat: str, text: str, buttons: tuple[Button, ...] = ()) -> str | None:
         """A message to an officer about a case; remembers which case it belongs to, so that
         a reply to it reaches the case (whatever its text says)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta
 
@@ -137,6 +138,42 @@ async def test_a_connection_the_database_drops_while_opening_a_case_is_retried_a
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Case).where(Case.sender == "w-1")) == 1
     assert [chat for chat, _, _ in sender.alerts] == ["1004"]  # no shifts: the duty desk, once
+
+
+class HangingSender(RecordingSender):
+    """The process is killed while its alert waits in the outbox: the send never returns."""
+
+    async def send_alert(self, chat, text, buttons):
+        await asyncio.Event().wait()
+
+
+async def test_an_alert_lost_with_the_process_sending_it_is_sent_again_once_by_the_sweep(staff, monkeypatch):
+    monkeypatch.setattr(escalation_module, "FIRST_ALERT_WAIT", 0.1)
+    service, sender, _ = make(None)  # no shifts: the duty desk is alerted first
+    service.sender = HangingSender()
+    report = await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+    for task in list(service._tasks):  # the process dies with the alert in its outbox
+        task.cancel()
+    await asyncio.gather(*service._tasks, return_exceptions=True)
+    service.sender = sender
+    service.now.at += escalation_module.RESEND_AFTER - timedelta(seconds=1)
+    await service.sweep()
+    assert sender.alerts == []  # still in time for the first sender to finish
+    service.now.at += timedelta(seconds=2)
+    await service.sweep()
+    await service.sweep()
+    assert [chat for chat, _, _ in sender.alerts] == ["1004"]  # once, to the rung that lost it
+    assert f"ack:{report.case_id}" in [b.payload for b in sender.alerts[0][2]]
+
+
+async def test_an_alert_that_failed_is_not_sent_again_by_the_sweep(staff):
+    service, _, _ = make(None, fail={"1004"})
+    await service.report(sender="w-1", channel="web", category="danger_to_life", reply_to="abc")
+    await service.drain()
+    before = len(service.sender.alerts)
+    service.now.at += escalation_module.RESEND_AFTER + timedelta(seconds=1)
+    await service.sweep()
+    assert len(service.sender.alerts) == before
 
 
 async def test_a_second_urgent_message_joins_the_open_case(staff):
