@@ -104,9 +104,15 @@ class AddressLimits:
 
     async def check(self, address: str, session_id: str | None = None, now: float | None = None) -> None:
         await self.messages.check(address, now)
-        if session_id is not None and await self.store.get("session_seen", f"{address} {session_id}") is None:
-            await self.sessions.check(address, now)
-            await self.store.put("session_seen", f"{address} {session_id}", 1, self.sessions.window)
+        seen = f"{address} {session_id}"
+        # A session is new once, whichever gateway sees it first (put_new is atomic); a new
+        # session refused is not remembered, so it is refused again.
+        if session_id is not None and await self.store.put_new("session_seen", seen, 1, self.sessions.window):
+            try:
+                await self.sessions.check(address, now)
+            except RateLimited:
+                await self.store.pop("session_seen", seen)
+                raise
 
 
 class BadRequest(Exception):

@@ -162,6 +162,16 @@ async def test_web_address_limits_count_on_both_gateways(redis_stores):
     await b.check("198.51.100.1", "session-2")
     with pytest.raises(RateLimited):
         await a.check("198.51.100.1", "session-3")
+    with pytest.raises(RateLimited):
+        await b.check("198.51.100.1", "session-3")  # refused, so still new
+
+
+async def test_a_new_web_session_seen_by_two_gateways_at_once_counts_once(redis_stores):
+    for n in range(20):
+        a, b = AddressLimits(100, 2, redis_stores()), AddressLimits(100, 2, redis_stores())
+        address = f"192.0.2.{n}"
+        await asyncio.gather(a.check(address, "same"), b.check(address, "same"))
+        await a.check(address, "another")  # the second new session of two allowed
 
 
 async def test_with_redis_killed_an_urgent_message_is_still_answered_and_escalated(db_url, staff, caplog):
