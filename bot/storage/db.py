@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -29,7 +31,7 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):
             cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -41,6 +43,19 @@ def make_engine(url: str) -> Engine:
 def engine(url: str | None = None) -> Engine:
     """The process's engine (one pool) for `url`, by default DATABASE_URL."""
     return _engine(url or settings().database_url)
+
+
+def _wal(cursor) -> None:
+    """Switch a SQLite file to WAL (once; it stays). Two processes opening a new file at the
+    same moment may find it locked (the busy timeout does not cover this pragma): try again."""
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 @lru_cache(maxsize=4)

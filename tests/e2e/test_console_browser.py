@@ -23,11 +23,12 @@ import urllib.request
 
 import pytest
 from axe_selenium_python import Axe
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import SECRET, free_port
@@ -141,10 +142,12 @@ def tab_to(browser, text: str):
 
 
 def submitted(browser, act) -> None:
-    """Do `act` (which submits a form) and wait for the next page."""
+    """Do `act` (which submits a form) and wait for the next page. While the old page is being
+    replaced, chromedriver may answer the staleness check with an inspector error ("Node with
+    given id does not belong to the document") instead of a stale element: asked again."""
     page = browser.find_element(By.TAG_NAME, "html")
     act()
-    wait(browser).until(staleness_of(page))
+    WebDriverWait(browser, 10, poll_frequency=0.1, ignored_exceptions=(WebDriverException,)).until(staleness_of(page))
     wait(browser).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
